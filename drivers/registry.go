@@ -1,0 +1,84 @@
+package drivers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Registration describes a driver to the registry.
+type Registration struct {
+	Name        string
+	Description string // one line, shown by `evbench drivers`
+	// DSNExample is shown in help and errors, e.g. "refstore://127.0.0.1:7600".
+	DSNExample string
+	// Open connects to the store at dsn. Configuration is validated here,
+	// once, with errors naming the parameter and the fix.
+	Open func(ctx context.Context, dsn string, opts Options) (Driver, error)
+	// Embed, when set, starts an in-process store with its data under dir and
+	// is used when the DSN is empty. Nil means the driver needs a DSN.
+	Embed func(ctx context.Context, dir string) (Embedded, error)
+	// Redact returns dsn with secrets removed, for logs and result.json.
+	// Nil means the default (password in a URL's userinfo is masked).
+	Redact func(dsn string) string
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Registration{}
+)
+
+// Register makes a driver available by name. It panics on a duplicate or
+// incomplete registration: both are programming errors.
+func Register(r Registration) {
+	mu.Lock()
+	defer mu.Unlock()
+	if r.Name == "" || r.Open == nil {
+		panic("drivers: Register needs a name and an Open func")
+	}
+	if _, dup := registry[r.Name]; dup {
+		panic("drivers: Register called twice for driver " + r.Name)
+	}
+	registry[r.Name] = r
+}
+
+// Lookup returns the registration for name, or an error listing the known
+// drivers.
+func Lookup(name string) (Registration, error) {
+	mu.RLock()
+	defer mu.RUnlock()
+	r, ok := registry[name]
+	if !ok {
+		return Registration{}, fmt.Errorf("unknown driver %q (known: %s)", name, strings.Join(namesLocked(), ", "))
+	}
+	return r, nil
+}
+
+// Names lists the registered drivers, sorted.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	return namesLocked()
+}
+
+// All returns every registration, sorted by name.
+func All() []Registration {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]Registration, 0, len(registry))
+	for _, n := range namesLocked() {
+		out = append(out, registry[n])
+	}
+	return out
+}
+
+func namesLocked() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

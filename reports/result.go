@@ -1,0 +1,197 @@
+// Package reports records latencies (HdrHistogram), holds the result.json
+// schema, and renders what people read (Markdown, HTML, plots) and what CI
+// judges (JUnit, gates, compare). It never imports a driver.
+package reports
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// SchemaV1 is the result.json schema identifier. Fields are a public
+// contract: add freely, rename never.
+const SchemaV1 = "evbench.result/v1"
+
+// Result is the content of result.json.
+type Result struct {
+	Schema       string        `json:"schema"`
+	Complete     bool          `json:"complete"`
+	Reason       string        `json:"reason,omitempty"` // why the run is incomplete or failed
+	Scenario     ScenarioInfo  `json:"scenario"`
+	Driver       DriverInfo    `json:"driver"`
+	StartedAt    time.Time     `json:"started_at"`
+	DurationS    float64       `json:"duration_s"`
+	Events       EventCounts   `json:"events"`
+	OfferedRate  float64       `json:"offered_rate"`
+	AchievedRate float64       `json:"achieved_rate"`
+	Commit       Percentiles   `json:"commit_latency_ms"`
+	ServiceTime  Percentiles   `json:"service_time_ms"`
+	E2E          Percentiles   `json:"e2e_latency_ms"`
+	Lag          LagStats      `json:"lag"`
+	CatchUp      []CatchUp     `json:"catch_up"`
+	Rebuild      *Rebuild      `json:"rebuild,omitempty"`
+	Delivery     Delivery      `json:"delivery"`
+	Faults       []FaultWindow `json:"faults"`
+	SteadyState  []GateResult  `json:"steady_state,omitempty"`
+	Gates        []GateResult  `json:"gates"`
+	Passed       bool          `json:"passed"`
+	Histograms   Histograms    `json:"histograms"`
+	Series       Series        `json:"series"`
+	Environment  Environment   `json:"environment"`
+	Errors       []ErrorCount  `json:"errors,omitempty"`
+}
+
+// ScenarioInfo names the scenario and embeds it fully resolved (after
+// --set, --duration and --rate-scale), so a result can be re-run.
+type ScenarioInfo struct {
+	Name     string          `json:"name"`
+	Source   string          `json:"source,omitempty"`
+	Resolved json.RawMessage `json:"resolved"`
+}
+
+// DriverInfo says what was measured. DSN is always redacted.
+type DriverInfo struct {
+	Name     string `json:"name"`
+	DSN      string `json:"dsn"`
+	Embedded bool   `json:"embedded"`
+	Describe string `json:"describe,omitempty"`
+}
+
+// EventCounts are the generator's counters. Late events were sent after
+// their scheduled time because the in-flight window was full (their latency
+// still counts from the scheduled time).
+type EventCounts struct {
+	Scheduled int64 `json:"scheduled"`
+	Sent      int64 `json:"sent"`
+	Acked     int64 `json:"acked"`
+	Failed    int64 `json:"failed"`
+	Late      int64 `json:"late"`
+	// Unsent were scheduled but never sent because the run ended or was
+	// interrupted first.
+	Unsent int64 `json:"unsent"`
+}
+
+// Percentiles of a latency distribution, in milliseconds.
+type Percentiles struct {
+	Count int64   `json:"count"`
+	Min   float64 `json:"min"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P95   float64 `json:"p95"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	Max   float64 `json:"max"`
+}
+
+// LagStats summarise the lag samples (events between head and projector).
+type LagStats struct {
+	Max      int64   `json:"max"`
+	P95      int64   `json:"p95"`
+	SampleMS float64 `json:"sample_interval_ms"`
+}
+
+// CatchUp is the time from the end of a disruption (consumer pause, fault)
+// until lag returned to steady state and stayed there.
+type CatchUp struct {
+	Cause     string  `json:"cause"`
+	StartedS  float64 `json:"started_s"`
+	Seconds   float64 `json:"seconds"`
+	Recovered bool    `json:"recovered"`
+	Threshold int64   `json:"threshold"` // the steady-state lag it had to return to
+}
+
+// Rebuild is a full replay into a fresh projection.
+type Rebuild struct {
+	Events       int64   `json:"events"`
+	Bytes        int64   `json:"bytes"`
+	Seconds      float64 `json:"seconds"`
+	EventsPerSec float64 `json:"events_per_sec"`
+	MBPerSec     float64 `json:"mb_per_sec"`
+	Complete     bool    `json:"complete"`
+}
+
+// Delivery is the verdict of the delivery check.
+type Delivery struct {
+	Lost       int64 `json:"lost"`
+	Duplicated int64 `json:"duplicated"`
+	Reordered  int64 `json:"reordered"`
+	Unexpected int64 `json:"unexpected"`
+	Delivered  int64 `json:"delivered"`
+	// Ambiguous appends failed from the client's view; landing or not is
+	// fine, so they are never counted as lost.
+	Ambiguous int64 `json:"ambiguous"`
+}
+
+// FaultWindow is one executed fault.
+type FaultWindow struct {
+	Kind   string         `json:"kind"`
+	Path   string         `json:"path"`
+	AtS    float64        `json:"at_s"`
+	ForS   float64        `json:"for_s"`
+	Params map[string]any `json:"params,omitempty"`
+	Error  string         `json:"error,omitempty"`
+}
+
+// GateResult is one evaluated gate expression.
+type GateResult struct {
+	Expr  string  `json:"expr"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit,omitempty"`
+	Pass  bool    `json:"pass"`
+	Error string  `json:"error,omitempty"`
+}
+
+// Histograms hold the full-run histograms, base64 of HdrHistogram's V2
+// compressed encoding (values in nanoseconds), so results can be merged and
+// re-percentiled without loss.
+type Histograms struct {
+	Unit        string `json:"unit"` // "ns"
+	Commit      string `json:"commit,omitempty"`
+	ServiceTime string `json:"service_time,omitempty"`
+	E2E         string `json:"e2e,omitempty"`
+}
+
+// Series are per-second time series for plots.
+type Series struct {
+	// Seconds since start, one entry per interval.
+	T         []float64 `json:"t"`
+	Offered   []float64 `json:"offered"`  // events/s scheduled in that second
+	Achieved  []float64 `json:"achieved"` // events/s acknowledged in that second
+	CommitP50 []float64 `json:"commit_p50_ms"`
+	CommitP95 []float64 `json:"commit_p95_ms"`
+	CommitP99 []float64 `json:"commit_p99_ms"`
+	E2EP50    []float64 `json:"e2e_p50_ms"`
+	E2EP95    []float64 `json:"e2e_p95_ms"`
+	E2EP99    []float64 `json:"e2e_p99_ms"`
+	Failed    []float64 `json:"failed"`
+	LagT      []float64 `json:"lag_t"` // lag sample times (s)
+	Lag       []int64   `json:"lag"`
+	Pauses    []Window  `json:"pauses,omitempty"`
+	RebuildT  []float64 `json:"rebuild_t,omitempty"` // seconds since rebuild start
+	RebuildN  []int64   `json:"rebuild_events,omitempty"`
+}
+
+// Window is a shaded interval on a plot.
+type Window struct {
+	Label  string  `json:"label"`
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+}
+
+// Environment says where the numbers came from.
+type Environment struct {
+	Go       string `json:"go"`
+	OS       string `json:"os"`
+	Arch     string `json:"arch"`
+	CPUs     int    `json:"cpus"`
+	Hostname string `json:"hostname,omitempty"`
+	Version  string `json:"evbench_version"`
+}
+
+// ErrorCount groups append or subscribe errors by message.
+type ErrorCount struct {
+	Op      string `json:"op"`
+	Message string `json:"message"`
+	Count   int64  `json:"count"`
+}

@@ -1,0 +1,107 @@
+// Package scenarios defines the scenario model (what load to offer, which
+// consumers to run, which faults to inject, which gates to check), loads it
+// strictly from YAML, validates it with one precise line per problem, and
+// ships the built-in scenarios.
+package scenarios
+
+// Scenario is one workload description. Field names are the public YAML
+// contract: add freely, rename never.
+type Scenario struct {
+	Name        string      `yaml:"name" json:"name"`
+	Description string      `yaml:"description" json:"description"`
+	Events      Events      `yaml:"events" json:"events"`
+	Load        Load        `yaml:"load" json:"load"`
+	Consumers   Consumers   `yaml:"consumers" json:"consumers"`
+	Faults      []Fault     `yaml:"faults" json:"faults"`
+	SteadyState SteadyState `yaml:"steady_state,omitempty" json:"steady_state,omitempty"`
+	Gates       []string    `yaml:"gates" json:"gates"`
+
+	// Source is where the scenario came from ("builtin:burst" or a path).
+	Source string `yaml:"-" json:"source,omitempty"`
+}
+
+// Events describes the events the generator produces.
+type Events struct {
+	Size    Size   `yaml:"size" json:"size"`
+	Fixture string `yaml:"fixture,omitempty" json:"fixture,omitempty"` // JSONL catalogue of payloads
+	Keys    Keys   `yaml:"keys" json:"keys"`
+	Batch   int    `yaml:"batch" json:"batch"` // events per append, default 1
+	// Types lists event type names, picked uniformly; default a small
+	// order-lifecycle catalogue.
+	Types []string `yaml:"types,omitempty" json:"types,omitempty"`
+}
+
+// Size bounds payload bytes (the data part of the envelope), uniform in [Min, Max].
+type Size struct {
+	Min int `yaml:"min" json:"min"`
+	Max int `yaml:"max" json:"max"`
+}
+
+// Keys describes how events pick their aggregate (stream) key.
+type Keys struct {
+	Count        int     `yaml:"count" json:"count"`
+	Distribution string  `yaml:"distribution" json:"distribution"` // uniform | zipf | hotset
+	S            float64 `yaml:"s,omitempty" json:"s,omitempty"`     // zipf exponent, > 1
+	Hot          float64 `yaml:"hot,omitempty" json:"hot,omitempty"` // hotset: fraction of keys that are hot
+	Share        float64 `yaml:"share,omitempty" json:"share,omitempty"` // hotset: fraction of events on hot keys
+}
+
+// Load is an open-loop arrival-rate profile: start rate, then piecewise
+// linear stages (k6 ramping-arrival-rate style). Rates are events/s.
+type Load struct {
+	Start  float64 `yaml:"start" json:"start"`
+	Stages []Stage `yaml:"stages" json:"stages"`
+	// Duration is the run length when Stages is empty (constant Start rate).
+	Duration Duration `yaml:"duration,omitempty" json:"duration,omitempty"`
+	// MaxInFlight caps concurrent appends (the harness's own protection);
+	// when it bites, events are sent late and counted as late. Default 1024.
+	MaxInFlight int `yaml:"max_in_flight,omitempty" json:"max_in_flight,omitempty"`
+	// Events, when > 0, stops the generator after that many events even if
+	// the profile goes on (the rebuild scenario writes exactly N).
+	Events int64 `yaml:"events,omitempty" json:"events,omitempty"`
+}
+
+// Stage ramps linearly from the previous rate to To over Over.
+type Stage struct {
+	To   float64  `yaml:"to" json:"to"`
+	Over Duration `yaml:"over" json:"over"`
+}
+
+// Consumers describes the projectors, their outages and the final rebuild.
+type Consumers struct {
+	Projectors int     `yaml:"projectors" json:"projectors"`
+	Pause      []Pause `yaml:"pause,omitempty" json:"pause,omitempty"`
+	Rebuild    string  `yaml:"rebuild,omitempty" json:"rebuild,omitempty"` // none | end
+	// Drain is how long, after load ends, the harness waits for projectors
+	// to reach the head before the delivery check. Default 30s.
+	Drain Duration `yaml:"drain,omitempty" json:"drain,omitempty"`
+}
+
+// Pause is a consumer outage: projectors stop reading at At for For.
+type Pause struct {
+	At  Duration `yaml:"at" json:"at"`
+	For Duration `yaml:"for" json:"for"`
+}
+
+// Fault is one entry of the fault timeline. Kind-specific parameters
+// (latency, jitter, rate, timeout, ...) sit inline beside the common keys and
+// are validated by the chaos package's registry.
+type Fault struct {
+	At       Duration       `yaml:"at" json:"at"`
+	For      Duration       `yaml:"for" json:"for"`
+	Path     string         `yaml:"path" json:"path"` // producer | consumer | both
+	Kind     string         `yaml:"kind" json:"kind"`
+	Toxicity *float64       `yaml:"toxicity,omitempty" json:"toxicity,omitempty"`
+	Params   map[string]any `yaml:",inline" json:"params,omitempty"`
+
+	// Line is the YAML line the fault was declared on, for error messages.
+	Line int `yaml:"-" json:"-"`
+}
+
+// SteadyState is a Chaos Toolkit style hypothesis checked before the first
+// fault and after the last one.
+type SteadyState struct {
+	Checks          []string `yaml:"checks,omitempty" json:"checks,omitempty"`
+	Window          Duration `yaml:"window,omitempty" json:"window,omitempty"`
+	RecoveryTimeout Duration `yaml:"recovery_timeout,omitempty" json:"recovery_timeout,omitempty"`
+}
