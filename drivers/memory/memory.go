@@ -1,0 +1,179 @@
+// Package memory is an in-process event store with no I/O. It exists to
+// measure the harness's own ceiling: whatever rate evbench cannot hold
+// against memory, it cannot hold against anything.
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+
+	"github.com/evbench/evbench/drivers"
+)
+
+func init() {
+	drivers.Register(drivers.Registration{
+		Name:        "memory",
+		Description: "in-process store with no I/O: the harness's own ceiling",
+		DSNExample:  "memory://",
+		Open:        open,
+		Embed: func(ctx context.Context, dir string) (drivers.Embedded, error) {
+			return embedded{}, nil
+		},
+	})
+}
+
+type embedded struct{}
+
+func (embedded) DSN() string      { return "memory://" }
+func (embedded) Describe() string { return "memory (in-process, no I/O, not durable)" }
+func (embedded) Close() error     { return nil }
+
+// stores are shared by DSN so a producer and a consumer opened separately
+// (as the runner does) see the same log. memory://name selects a store.
+var (
+	storesMu sync.Mutex
+	stores   = map[string]*store{}
+)
+
+func open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme != "memory" {
+		return nil, fmt.Errorf("memory: DSN %q: want memory:// or memory://NAME", dsn)
+	}
+	if len(u.Query()) > 0 {
+		return nil, fmt.Errorf("memory: DSN %q: unknown parameter (the memory driver takes none)", dsn)
+	}
+	name := u.Host + u.Path
+	storesMu.Lock()
+	s, ok := stores[name]
+	if !ok || opts.Reset {
+		s = newStore()
+		stores[name] = s
+	}
+	storesMu.Unlock()
+	return &Driver{s: s}, nil
+}
+
+// New returns a driver on a fresh private store (for tests).
+func New() *Driver { return &Driver{s: newStore()} }
+
+type store struct {
+	mu     sync.Mutex
+	events []drivers.Event
+	ids    map[[16]byte]int64
+	wake   chan struct{} // closed and replaced on every append
+}
+
+func newStore() *store {
+	return &store{ids: map[[16]byte]int64{}, wake: make(chan struct{})}
+}
+
+// Driver is a connection to a memory store.
+type Driver struct {
+	s      *store
+	mu     sync.Mutex
+	closed bool
+}
+
+var errClosed = errors.New("memory: driver closed")
+
+func (d *Driver) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// Append stores the batch; a retried event ID returns its original position.
+func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if d.isClosed() {
+		return nil, errClosed
+	}
+	s := d.s
+	pos := make([]drivers.Position, len(batch))
+	s.mu.Lock()
+	for i := range batch {
+		if off, dup := s.ids[batch[i].ID]; dup {
+			pos[i] = drivers.Position{Offset: off}
+			continue
+		}
+		off := int64(len(s.events))
+		ev := batch[i]
+		ev.Payload = append([]byte(nil), ev.Payload...)
+		s.events = append(s.events, ev)
+		s.ids[ev.ID] = off
+		pos[i] = drivers.Position{Offset: off}
+	}
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+	return pos, nil
+}
+
+// AppendAsync appends synchronously and calls done before returning: the
+// store never blocks, so there is nothing to overlap.
+func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done func([]drivers.Position, error)) {
+	done(d.Append(ctx, batch))
+}
+
+// DeduplicatesByID reports that retried IDs are not stored twice.
+func (d *Driver) DeduplicatesByID() bool { return true }
+
+// Subscribe delivers from the cursor on, then waits for more.
+func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver func([]drivers.Delivered) error) error {
+	next := from[0]
+	const maxBatch = 1024
+	buf := make([]drivers.Delivered, 0, maxBatch)
+	for {
+		if d.isClosed() {
+			return errClosed
+		}
+		d.s.mu.Lock()
+		wake := d.s.wake
+		end := int64(len(d.s.events))
+		if end-next > maxBatch {
+			end = next + maxBatch
+		}
+		buf = buf[:0]
+		for off := next; off < end; off++ {
+			buf = append(buf, drivers.Delivered{Event: d.s.events[off], Position: drivers.Position{Offset: off}})
+		}
+		d.s.mu.Unlock()
+		if len(buf) > 0 {
+			if err := deliver(buf); err != nil {
+				return err
+			}
+			next = end
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		}
+	}
+}
+
+// Head is the number of stored events.
+func (d *Driver) Head(ctx context.Context) (drivers.Cursor, error) {
+	if d.isClosed() {
+		return nil, errClosed
+	}
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	return drivers.Cursor{0: int64(len(d.s.events))}, nil
+}
+
+// Close marks the connection closed; the store lives on for other
+// connections with the same DSN.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	return nil
+}
