@@ -18,6 +18,12 @@ type Scenario struct {
 
 	// Source is where the scenario came from ("builtin:burst" or a path).
 	Source string `yaml:"-" json:"source,omitempty"`
+
+	// file names the scenario in error messages ("campaign.yaml").
+	file string
+	// lines maps field paths ("load.stages[1].over") to YAML lines, so
+	// Validate can point at the line that needs fixing.
+	lines map[string]int
 }
 
 // Events describes the events the generator produces.
@@ -31,7 +37,9 @@ type Events struct {
 	Types []string `yaml:"types,omitempty" json:"types,omitempty"`
 }
 
-// Size bounds payload bytes (the data part of the envelope), uniform in [Min, Max].
+// Size bounds the size of each event's payload (the whole JSON envelope), in
+// bytes, uniform in [Min, Max]. Envelopes have a floor of about 300 bytes
+// (ids, timestamps): smaller targets are raised to it.
 type Size struct {
 	Min int `yaml:"min" json:"min"`
 	Max int `yaml:"max" json:"max"`

@@ -1,0 +1,70 @@
+package scenarios
+
+import (
+	"math"
+	"time"
+)
+
+// TotalDuration is the length of the load profile: the sum of stage
+// durations, or load.duration when there are no stages.
+func (s *Scenario) TotalDuration() time.Duration {
+	if len(s.Load.Stages) == 0 {
+		return s.Load.Duration.D()
+	}
+	var t time.Duration
+	for _, st := range s.Load.Stages {
+		t += st.Over.D()
+	}
+	return t
+}
+
+// Rescale stretches or shrinks the whole timeline proportionally (stages,
+// load.duration, pauses, fault windows, the steady-state window) so the total
+// becomes d, for --duration smoke runs of long scenarios. Rates and
+// load.events are left alone. A scenario with no length, or d <= 0, is left
+// unchanged.
+func (s *Scenario) Rescale(d time.Duration) {
+	total := s.TotalDuration()
+	if total <= 0 || d <= 0 {
+		return
+	}
+	f := float64(d) / float64(total)
+	scale := func(x *Duration) { *x = Duration(math.Round(float64(*x) * f)) }
+	if len(s.Load.Stages) == 0 {
+		s.Load.Duration = Duration(d)
+	} else {
+		for i := range s.Load.Stages {
+			scale(&s.Load.Stages[i].Over)
+		}
+		// Put rounding drift on the last stage so the total is exactly d.
+		last := &s.Load.Stages[len(s.Load.Stages)-1]
+		last.Over += Duration(d - s.TotalDuration())
+		if s.Load.Duration != 0 {
+			scale(&s.Load.Duration)
+		}
+	}
+	end := Duration(d)
+	clamp := func(at, dur *Duration) {
+		scale(at)
+		scale(dur)
+		if *at <= end && *at+*dur > end { // rounding must not push a window past the end
+			*dur = end - *at
+		}
+	}
+	for i := range s.Consumers.Pause {
+		clamp(&s.Consumers.Pause[i].At, &s.Consumers.Pause[i].For)
+	}
+	for i := range s.Faults {
+		clamp(&s.Faults[i].At, &s.Faults[i].For)
+	}
+	scale(&s.SteadyState.Window)
+}
+
+// ScaleRate multiplies every rate (load.start and each stage's to) by f, for
+// --rate-scale. load.events (a count) is not changed.
+func (s *Scenario) ScaleRate(f float64) {
+	s.Load.Start *= f
+	for i := range s.Load.Stages {
+		s.Load.Stages[i].To *= f
+	}
+}
