@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/evbench/evbench/chaos"
+	"github.com/evbench/evbench/drivers"
+	_ "github.com/evbench/evbench/drivers/all"
+	"github.com/evbench/evbench/drivers/provision"
+	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/gate"
+	"github.com/evbench/evbench/runner"
+	"github.com/evbench/evbench/scenarios"
+)
+
+type runFlags struct {
+	driver    string
+	dsn       string
+	duration  time.Duration
+	rateScale float64
+	sets      []string
+	out       string
+	keepData  bool
+	reset     bool
+	toxiproxy string
+	provision bool
+	seed      uint64
+	quiet     bool
+}
+
+func init() {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO",
+		Short: "Run a scenario (built-in name or YAML path) against a store and write the result",
+		Long: `Run offers the scenario's open-loop load to the store, runs its projectors, pauses and
+faults, checks delivery, rebuilds, and writes result.json and the reports to --out.
+
+With no --dsn the driver's embedded store is used (refstore by default: nothing to install).
+
+Exit codes: 0 ok; 1 a gate failed or events were lost; 2 bad usage or invalid scenario;
+3 the run could not complete (store unreachable, interrupted).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runScenario(cmd, args[0], f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.driver, "driver", "refstore", "store driver (see `evbench drivers`)")
+	fl.StringVar(&f.dsn, "dsn", "", "store address; empty = the driver's embedded store")
+	fl.DurationVar(&f.duration, "duration", 0, "rescale the whole timeline (stages, pauses, faults) to this length")
+	fl.Float64Var(&f.rateScale, "rate-scale", 1, "multiply every rate of the load profile")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario field by dotted path, value parsed as YAML (repeatable): --set load.start=500")
+	fl.StringVar(&f.out, "out", "", "output directory (default results/<scenario>-<driver>-<UTC timestamp>)")
+	fl.BoolVar(&f.keepData, "keep-data", false, "keep the embedded store's data directory")
+	fl.BoolVar(&f.reset, "reset", false, "drop what the driver created (schema, topic, stream) before the run")
+	fl.StringVar(&f.toxiproxy, "toxiproxy", "", "external toxiproxy API URL (default: in-process proxies)")
+	fl.BoolVar(&f.provision, "provision", false, "start the store in Docker with testcontainers (needs a Docker engine)")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed for keys and payloads (0 = random)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines")
+	rootCmd.AddCommand(cmd)
+}
+
+// loadScenario resolves, rescales and validates a scenario; every problem
+// is a usage error (exit 2).
+func loadScenario(name string, sets []string, duration time.Duration, rateScale float64) (*scenarios.Scenario, error) {
+	sc, err := scenarios.Resolve(name, sets)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	if duration < 0 {
+		return nil, usageErr("--duration %v: must be positive", duration)
+	}
+	if duration > 0 {
+		sc.Rescale(duration)
+	}
+	if rateScale <= 0 {
+		return nil, usageErr("--rate-scale %v: must be > 0", rateScale)
+	}
+	if rateScale != 1 {
+		sc.ScaleRate(rateScale)
+	}
+	if err := scenarios.Validate(sc, validateOptions()); err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return sc, nil
+}
+
+func validateOptions() scenarios.ValidateOptions {
+	return scenarios.ValidateOptions{CheckGate: gate.Check, CheckFault: chaos.Validate}
+}
+
+func runScenario(cmd *cobra.Command, name string, f runFlags) error {
+	if _, err := drivers.Lookup(f.driver); err != nil {
+		return withCode(exitUsage, fmt.Errorf("--driver: %w", err))
+	}
+	sc, err := loadScenario(name, f.sets, f.duration, f.rateScale)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dsn := f.dsn
+	if f.provision {
+		if dsn != "" {
+			return usageErr("--provision and --dsn exclude each other: provisioning creates the store and its DSN")
+		}
+		pdsn, stopStore, err := provision.Start(ctx, f.driver)
+		if err != nil {
+			return withCode(exitIncomplete, err)
+		}
+		defer stopStore()
+		dsn = pdsn
+	}
+
+	out := f.out
+	if out == "" {
+		out = filepath.Join("results", fmt.Sprintf("%s-%s-%s", sc.Name, f.driver, time.Now().UTC().Format("20060102T150405Z")))
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return withCode(exitUsage, fmt.Errorf("--out %s: %w", out, err))
+	}
+	stderr := cmd.ErrOrStderr()
+	cfg := runner.Config{
+		Scenario: sc, Driver: f.driver, DSN: dsn, KeepData: f.keepData, Reset: f.reset,
+		Toxiproxy: f.toxiproxy, Seed: f.seed,
+		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "evbench: "+format+"\n", args...) },
+	}
+	if !f.quiet {
+		cfg.Progress = func(p runner.Progress) {
+			fmt.Fprintf(stderr, "  %5.1fs / %v  acked %d  failed %d  lag %d\n", p.Elapsed.Seconds(), p.Total, p.Acked, p.Failed, p.Lag)
+		}
+	}
+	fmt.Fprintf(stderr, "evbench: running %s on %s (%v, %.0f events scheduled) -> %s\n",
+		sc.Name, f.driver, sc.TotalDuration(), float64(runner.NewSchedule(sc.Load).Total()), out)
+	res, recs, runErr := runner.Run(ctx, cfg)
+	writeErr := reports.WriteAll(out, res, recs)
+	printSummary(cmd.OutOrStdout(), res, out)
+	if writeErr != nil {
+		fmt.Fprintf(stderr, "evbench: writing reports: %v\n", writeErr)
+	}
+	switch {
+	case runErr != nil:
+		return withCode(exitIncomplete, runErr)
+	case writeErr != nil:
+		return withCode(exitIncomplete, errors.New("result written incompletely"))
+	case !res.Passed:
+		return withCode(exitGateFailed, errors.New("run failed its gates or lost events"))
+	}
+	return nil
+}

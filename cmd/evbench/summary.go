@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/evbench/evbench/reports"
+)
+
+// printSummary is the ten-second read after a run.
+func printSummary(w io.Writer, r *reports.Result, out string) {
+	status := "COMPLETE"
+	if !r.Complete {
+		status = "INCOMPLETE: " + r.Reason
+	}
+	verdict := "PASS"
+	if !r.Passed {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "\n%s on %s  [%s]  %s\n", r.Scenario.Name, r.Driver.Name, status, verdict)
+	if r.Driver.Describe != "" {
+		fmt.Fprintf(w, "  store      %s\n", r.Driver.Describe)
+	}
+	e := r.Events
+	fmt.Fprintf(w, "  events     scheduled %d  sent %d  acked %d  failed %d  late %d  unsent %d\n",
+		e.Scheduled, e.Sent, e.Acked, e.Failed, e.Late, e.Unsent)
+	fmt.Fprintf(w, "  rate       offered %.0f/s  achieved %.0f/s  over %.1fs\n", r.OfferedRate, r.AchievedRate, r.DurationS)
+	pct := func(name string, p reports.Percentiles) {
+		if p.Count == 0 {
+			fmt.Fprintf(w, "  %-10s (no samples)\n", name)
+			return
+		}
+		fmt.Fprintf(w, "  %-10s p50 %s  p95 %s  p99 %s  p99.9 %s  max %s\n", name,
+			ms(p.P50), ms(p.P95), ms(p.P99), ms(p.P999), ms(p.Max))
+	}
+	pct("commit", r.Commit)
+	pct("service", r.ServiceTime)
+	pct("e2e", r.E2E)
+	fmt.Fprintf(w, "  lag        max %d  p95 %d events\n", r.Lag.Max, r.Lag.P95)
+	for _, c := range r.CatchUp {
+		rec := ""
+		if !c.Recovered {
+			rec = " (NOT recovered)"
+		}
+		fmt.Fprintf(w, "  catch-up   %.2fs after %s%s\n", c.Seconds, c.Cause, rec)
+	}
+	if r.Rebuild != nil {
+		fmt.Fprintf(w, "  rebuild    %d events in %.2fs: %.0f events/s, %.1f MB/s\n",
+			r.Rebuild.Events, r.Rebuild.Seconds, r.Rebuild.EventsPerSec, r.Rebuild.MBPerSec)
+	}
+	d := r.Delivery
+	fmt.Fprintf(w, "  delivery   lost %d  duplicated %d  reordered %d  unexpected %d  (ambiguous appends %d)\n",
+		d.Lost, d.Duplicated, d.Reordered, d.Unexpected, d.Ambiguous)
+	for _, g := range append(append([]reports.GateResult(nil), r.Gates...), r.SteadyState...) {
+		mark := "PASS"
+		if !g.Pass {
+			mark = "FAIL"
+		}
+		extra := ""
+		if g.Error != "" {
+			extra = "  (" + g.Error + ")"
+		}
+		fmt.Fprintf(w, "  gate       %s  %s  = %g%s\n", mark, g.Expr, g.Value, extra)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "  errors     %s x%d: %s\n", e.Op, e.Count, truncate(e.Message, 120))
+	}
+	fmt.Fprintf(w, "  result     %s\n", out)
+}
+
+func ms(v float64) string {
+	switch {
+	case v < 1:
+		return fmt.Sprintf("%.0fµs", v*1000)
+	case v < 100:
+		return fmt.Sprintf("%.2fms", v)
+	default:
+		return fmt.Sprintf("%.0fms", v)
+	}
+}
+
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

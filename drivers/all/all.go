@@ -1,0 +1,11 @@
+// Package all links every driver into a binary: import it for its side
+// effects, as the CLI does.
+package all
+
+import (
+	_ "github.com/evbench/evbench/drivers/kafka"
+	_ "github.com/evbench/evbench/drivers/memory"
+	_ "github.com/evbench/evbench/drivers/nats"
+	_ "github.com/evbench/evbench/drivers/postgres"
+	_ "github.com/evbench/evbench/drivers/refstore"
+)

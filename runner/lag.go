@@ -1,0 +1,165 @@
+package runner
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/evbench/evbench/drivers"
+)
+
+// lagSample is head minus the slowest projector's cursor at time t.
+type lagSample struct {
+	t   time.Duration // since the run's start
+	lag int64
+}
+
+// lagSampler polls the head through the control connection (never through
+// a fault proxy, so faults change the lag, not the ability to measure it).
+type lagSampler struct {
+	control    drivers.Driver
+	projectors []*projector
+	start      time.Time
+	every      time.Duration
+	errs       *errorCounter
+
+	mu      sync.Mutex
+	samples []lagSample
+}
+
+func (s *lagSampler) run(ctx context.Context) {
+	if len(s.projectors) == 0 {
+		return
+	}
+	tick := time.NewTicker(s.every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if l, ok := s.sample(ctx); ok {
+			s.mu.Lock()
+			s.samples = append(s.samples, lagSample{t: time.Since(s.start), lag: l})
+			s.mu.Unlock()
+		}
+	}
+}
+
+// sample measures the current lag of the slowest projector.
+func (s *lagSampler) sample(ctx context.Context) (int64, bool) {
+	hctx, cancel := context.WithTimeout(ctx, time.Second)
+	head, err := s.control.Head(hctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			s.errs.add("head", err, 1)
+		}
+		return 0, false
+	}
+	var worst int64
+	for _, p := range s.projectors {
+		if l := drivers.Lag(head, p.position()); l > worst {
+			worst = l
+		}
+	}
+	return worst, true
+}
+
+func (s *lagSampler) all() []lagSample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]lagSample(nil), s.samples...)
+}
+
+// disruption is something that stops or slows consumption: a consumer
+// pause or a fault on the consumer path.
+type disruption struct {
+	cause      string
+	start, end time.Duration
+}
+
+// catchUpResult is the time from a disruption's end until lag is back to
+// steady state and stays there for holdFor.
+type catchUpResult struct {
+	cause     string
+	end       time.Duration
+	seconds   float64
+	recovered bool
+	threshold int64
+}
+
+const (
+	holdFor   = time.Second      // lag must stay at steady state this long
+	preWindow = 10 * time.Second // steady state is measured over this window before the disruption
+)
+
+// catchUp applies DESIGN.md's definition: steady-state lag is
+// max(1 s of load at the disruption's end, lag p95 over the window before
+// it started); catch-up ends at the first sample at or below it that stays
+// at or below it for holdFor.
+func catchUp(samples []lagSample, d disruption, rateAtEnd float64) catchUpResult {
+	res := catchUpResult{cause: d.cause, end: d.end}
+	var pre []int64
+	for _, s := range samples {
+		if s.t < d.start && s.t >= d.start-preWindow {
+			pre = append(pre, s.lag)
+		}
+	}
+	threshold := int64(rateAtEnd + 0.5)
+	if p := percentile(pre, 95); p > threshold {
+		threshold = p
+	}
+	if threshold < 1 {
+		threshold = 1
+	}
+	res.threshold = threshold
+	var candidate time.Duration = -1
+	last := d.end
+	for _, s := range samples {
+		if s.t < d.end {
+			continue
+		}
+		last = s.t
+		if s.lag > threshold {
+			candidate = -1
+			continue
+		}
+		if candidate < 0 {
+			candidate = s.t
+		}
+		if s.t-candidate >= holdFor {
+			res.recovered = true
+			res.seconds = (candidate - d.end).Seconds()
+			return res
+		}
+	}
+	// Lag was back when sampling stopped but the hold time was cut short by
+	// the end of the run: count it as recovered at the candidate.
+	if candidate >= 0 {
+		res.recovered = true
+		res.seconds = (candidate - d.end).Seconds()
+		return res
+	}
+	res.seconds = (last - d.end).Seconds()
+	return res
+}
+
+// percentile of int64 samples (nearest rank), 0 for none.
+func percentile(v []int64, p float64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]int64(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	idx := int(p/100*float64(len(s))+0.5) - 1
+	if idx < 0 {
+		idx = 0
+	}
+	if idx >= len(s) {
+		idx = len(s) - 1
+	}
+	return s[idx]
+}

@@ -1,0 +1,164 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/reports"
+)
+
+// keyState is the read model a projector maintains per aggregate: what a
+// real projection would fold, kept small.
+type keyState struct {
+	count   int64
+	lastSeq uint64
+}
+
+// projector subscribes from the run's start cursor, applies every event to
+// an in-memory read model, records end-to-end latency for first deliveries,
+// and keeps the delivery ledger the verifier checks. A pause cancels its
+// subscription; resume subscribes again from its cursor.
+type projector struct {
+	id     int
+	drv    drivers.Driver
+	ledger *ledger
+	seen   *deliveries
+	e2e    *reports.Recorder
+	errs   *errorCounter
+
+	model map[string]*keyState
+
+	mu      sync.Mutex
+	cursor  drivers.Cursor
+	paused  bool
+	cancel  context.CancelFunc
+	resumed chan struct{}
+
+	delivered, foreign, reordered, bytes atomic.Int64
+}
+
+func newProjector(id int, drv drivers.Driver, from drivers.Cursor, l *ledger, e2e *reports.Recorder, errs *errorCounter) *projector {
+	return &projector{
+		id: id, drv: drv, ledger: l, seen: newDeliveries(int64(len(l.state))), e2e: e2e, errs: errs,
+		model: map[string]*keyState{}, cursor: from.Clone(), resumed: make(chan struct{}),
+	}
+}
+
+// position returns a copy of the projector's cursor.
+func (p *projector) position() drivers.Cursor {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cursor.Clone()
+}
+
+// pause stops reading until resume.
+func (p *projector) pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.paused {
+		return
+	}
+	p.paused = true
+	p.resumed = make(chan struct{})
+	if p.cancel != nil {
+		p.cancel()
+	}
+}
+
+func (p *projector) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused {
+		return
+	}
+	p.paused = false
+	close(p.resumed)
+}
+
+// run subscribes until ctx ends, re-subscribing from the cursor after a
+// pause or a broken subscription (with backoff, errors counted).
+func (p *projector) run(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		p.mu.Lock()
+		if p.paused {
+			wait := p.resumed
+			p.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		p.cancel = cancel
+		from := p.cursor.Clone()
+		p.mu.Unlock()
+
+		err := p.drv.Subscribe(sctx, from, p.apply)
+		cancel()
+		p.mu.Lock()
+		wasPaused := p.paused
+		p.mu.Unlock()
+		if ctx.Err() != nil || wasPaused {
+			continue
+		}
+		if err == nil {
+			err = errors.New("subscription ended without an error")
+		}
+		p.errs.add("subscribe", err, 1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// apply folds a batch into the read model and the ledger.
+func (p *projector) apply(batch []drivers.Delivered) error {
+	now := time.Now()
+	nowNS := now.UnixNano()
+	var bytes int64
+	for i := range batch {
+		d := &batch[i]
+		bytes += int64(len(d.Payload))
+		n, ours := p.ledger.number(d.ID)
+		if !ours {
+			p.foreign.Add(1)
+			continue
+		}
+		first := p.seen.see(n)
+		ks := p.model[d.Key]
+		if ks == nil {
+			ks = &keyState{}
+			p.model[d.Key] = ks
+		}
+		if !first {
+			continue // a duplicate: counted by the verifier, not applied twice
+		}
+		if d.Seq < ks.lastSeq {
+			p.reordered.Add(1)
+		} else {
+			ks.lastSeq = d.Seq
+		}
+		ks.count++
+		p.e2e.Record(now, time.Duration(nowNS-d.CreatedAt))
+	}
+	p.mu.Lock()
+	for i := range batch {
+		p.cursor.Advance(batch[i].Position)
+	}
+	p.mu.Unlock()
+	p.delivered.Add(int64(len(batch)))
+	p.bytes.Add(bytes)
+	return nil
+}

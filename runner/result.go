@@ -1,0 +1,268 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evbench/evbench/reports"
+)
+
+// Version is the evbench version, set with -ldflags "-X ...runner.Version=v".
+var Version = ""
+
+func environment() reports.Environment {
+	host, _ := os.Hostname()
+	v := Version
+	if v == "" {
+		v = "dev"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					v = "dev-" + s.Value[:12]
+				}
+			}
+		}
+	}
+	return reports.Environment{Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+		CPUs: runtime.NumCPU(), Hostname: host, Version: v}
+}
+
+// finish fills the result from whatever ran, complete or not. err is the
+// reason the run did not complete (nil when it did).
+func (r *run) finish(res *reports.Result, err error) {
+	res.Complete = err == nil
+	if err != nil {
+		res.Reason = strings.TrimPrefix(err.Error(), ErrIncomplete.Error()+": ")
+	}
+	if r.gen == nil { // failed during setup
+		res.Passed = false
+		return
+	}
+	end := r.end
+	if end.IsZero() {
+		end = time.Now()
+	}
+	res.DurationS = end.Sub(r.start).Seconds()
+	g := r.gen
+	res.Events = reports.EventCounts{
+		Scheduled: r.sched.Total(), Sent: g.sent.Load(), Acked: g.acked.Load(),
+		Failed: g.failed.Load(), Late: g.late.Load(),
+	}
+	res.Events.Unsent = res.Events.Scheduled - res.Events.Sent
+	if d := r.sched.Duration().Seconds(); d > 0 {
+		res.OfferedRate = float64(r.sched.Total()) / d
+	}
+	// Achieved: acknowledged events over the load phase (first schedule to
+	// last ack), so a drain or rebuild after the load does not dilute it.
+	if last := g.lastAck.Load(); last > 0 {
+		span := time.Unix(0, last).Sub(r.start).Seconds()
+		if s := r.sched.Duration().Seconds(); span < s {
+			span = s
+		}
+		if span > 0 {
+			res.AchievedRate = float64(res.Events.Acked) / span
+		}
+	}
+	res.Commit = reports.Summarize(r.commit.Total())
+	res.ServiceTime = reports.Summarize(r.service.Total())
+	res.E2E = reports.Summarize(r.e2e.Total())
+
+	samples := r.sampler.all()
+	var lags []int64
+	for _, s := range samples {
+		lags = append(lags, s.lag)
+		if s.lag > res.Lag.Max {
+			res.Lag.Max = s.lag
+		}
+	}
+	res.Lag.P95 = percentile(lags, 95)
+	res.Lag.SampleMS = float64(r.cfg.LagEvery) / float64(time.Millisecond)
+
+	if r.chaos != nil {
+		res.Faults = r.chaos.Windows()
+	}
+	res.CatchUp = r.catchUps(samples, res.Faults)
+	r.delivery(res)
+	if r.rebuilt != nil {
+		rb := r.rebuilt.Rebuild
+		res.Rebuild = &rb
+		res.Series.RebuildT = r.rebuilt.progressT
+		res.Series.RebuildN = r.rebuilt.progressN
+	}
+	r.series(res, samples)
+	for _, e := range r.errsList() {
+		res.Errors = append(res.Errors, e)
+	}
+	if r.drainErr != nil && res.Reason == "" {
+		res.Reason = r.drainErr.Error()
+	}
+
+	res.Gates = reports.EvaluateGates(res, r.sc.Gates, nil)
+	res.SteadyState = r.steadyState(res, samples)
+	res.Passed = res.Complete && res.Delivery.Lost == 0
+	for _, gr := range append(append([]reports.GateResult(nil), res.Gates...), res.SteadyState...) {
+		if !gr.Pass {
+			res.Passed = false
+		}
+	}
+}
+
+// delivery sums the verdicts of all projectors. Only a run that drained
+// can call an event lost: an interrupted run reports what was delivered, and
+// its lost count says "not delivered before the run stopped".
+func (r *run) delivery(res *reports.Result) {
+	var d reports.Delivery
+	for _, p := range r.projs {
+		v := r.ledger.check(p.seen)
+		d.Lost += v.lost
+		d.Duplicated += v.duplicated
+		d.Unexpected += v.unexpected
+		d.Ambiguous = v.ambiguous
+		d.Delivered += v.delivered
+		d.Reordered += p.reordered.Load()
+	}
+	res.Delivery = d
+}
+
+// catchUps measures catch-up after every consumer pause and every fault
+// that touched the consumer path; for producer faults, the time until the
+// per-second commit p95 is back near its pre-fault level.
+func (r *run) catchUps(samples []lagSample, faults []reports.FaultWindow) []reports.CatchUp {
+	out := []reports.CatchUp{}
+	if len(r.projs) > 0 {
+		var ds []disruption
+		for _, p := range r.sc.Consumers.Pause {
+			ds = append(ds, disruption{cause: fmt.Sprintf("pause at %v for %v", p.At, p.For), start: p.At.D(), end: p.At.D() + p.For.D()})
+		}
+		for _, f := range faults {
+			if f.Path == "consumer" || f.Path == "both" {
+				ds = append(ds, disruption{cause: fmt.Sprintf("fault %s on %s at %.1fs", f.Kind, f.Path, f.AtS),
+					start: secs(f.AtS), end: secs(f.AtS + f.ForS)})
+			}
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i].end < ds[j].end })
+		for _, d := range ds {
+			if d.end > r.end.Sub(r.start)+r.sc.Consumers.Drain.D() && len(samples) == 0 {
+				continue
+			}
+			c := catchUp(samples, d, r.sched.RateAt(d.end))
+			out = append(out, reports.CatchUp{Cause: c.cause, StartedS: d.end.Seconds(), Seconds: round3(c.seconds),
+				Recovered: c.recovered, Threshold: c.threshold})
+		}
+	}
+	intervals := r.commit.Intervals()
+	for _, f := range faults {
+		if f.Path != "producer" && f.Path != "both" {
+			continue
+		}
+		if c, ok := commitRecovery(intervals, f); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// commitRecovery: seconds from a producer fault's end until the first full
+// second whose commit p95 is within 20% (+1 ms) of the p95 over the 10 s
+// before the fault.
+func commitRecovery(iv []reports.Interval, f reports.FaultWindow) (reports.CatchUp, bool) {
+	start, end := f.AtS, f.AtS+f.ForS
+	pre := reports.NewHistogram()
+	for _, i := range iv {
+		if i.EndS <= start && i.StartS >= start-10 {
+			pre.Merge(i.Hist)
+		}
+	}
+	c := reports.CatchUp{Cause: fmt.Sprintf("fault %s on producer at %.1fs (commit latency)", f.Kind, f.AtS), StartedS: end}
+	if pre.TotalCount() == 0 {
+		return c, false
+	}
+	limit := float64(pre.ValueAtQuantile(95))*1.2 + 1e6
+	c.Threshold = int64(limit / 1e6)
+	for _, i := range iv {
+		if i.StartS < math.Floor(end) || i.Hist.TotalCount() == 0 {
+			continue
+		}
+		if float64(i.Hist.ValueAtQuantile(95)) <= limit {
+			c.Recovered = true
+			c.Seconds = round3(math.Max(i.StartS-end, 0))
+			return c, true
+		}
+	}
+	if n := len(iv); n > 0 {
+		c.Seconds = round3(math.Max(iv[n-1].EndS-end, 0))
+	}
+	return c, true
+}
+
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// series builds the per-second time series for plots.
+func (r *run) series(res *reports.Result, samples []lagSample) {
+	n := int(math.Ceil(r.end.Sub(r.start).Seconds()))
+	if n < 1 {
+		n = 1
+	}
+	s := &res.Series
+	s.T = make([]float64, n)
+	s.Offered = make([]float64, n)
+	s.Achieved = make([]float64, n)
+	s.CommitP50, s.CommitP95, s.CommitP99 = make([]float64, n), make([]float64, n), make([]float64, n)
+	s.E2EP50, s.E2EP95, s.E2EP99 = make([]float64, n), make([]float64, n), make([]float64, n)
+	s.Failed = make([]float64, n)
+	for i := 0; i < n; i++ {
+		s.T[i] = float64(i)
+		a := r.sched.CountAt(time.Duration(i) * time.Second)
+		b := r.sched.CountAt(time.Duration(i+1) * time.Second)
+		s.Offered[i] = b - a
+	}
+	fill := func(rec *reports.Recorder, p50, p95, p99 []float64, count []float64) {
+		for _, iv := range rec.Intervals() {
+			i := int(iv.StartS)
+			if i < 0 || i >= n || iv.Hist.TotalCount() == 0 {
+				continue
+			}
+			p50[i] = float64(iv.Hist.ValueAtQuantile(50)) / 1e6
+			p95[i] = float64(iv.Hist.ValueAtQuantile(95)) / 1e6
+			p99[i] = float64(iv.Hist.ValueAtQuantile(99)) / 1e6
+			if count != nil {
+				count[i] = float64(iv.Hist.TotalCount())
+			}
+		}
+	}
+	fill(r.commit, s.CommitP50, s.CommitP95, s.CommitP99, s.Achieved)
+	fill(r.e2e, s.E2EP50, s.E2EP95, s.E2EP99, nil)
+	for _, smp := range samples {
+		s.LagT = append(s.LagT, round3(smp.t.Seconds()))
+		s.Lag = append(s.Lag, smp.lag)
+	}
+	for _, p := range r.sc.Consumers.Pause {
+		s.Pauses = append(s.Pauses, reports.Window{Label: "consumer pause", StartS: p.At.D().Seconds(), EndS: (p.At.D() + p.For.D()).Seconds()})
+	}
+}
+
+func (r *run) errsList() []reports.ErrorCount {
+	e := r.errs
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []reports.ErrorCount
+	for _, k := range e.order {
+		out = append(out, reports.ErrorCount{Op: k[0], Message: k[1], Count: e.counts[k]})
+	}
+	if e.other > 0 {
+		out = append(out, reports.ErrorCount{Op: "other", Message: "further distinct errors not itemised", Count: e.other})
+	}
+	return out
+}
+
+// IsIncomplete reports whether err means the run could not complete.
+func IsIncomplete(err error) bool { return errors.Is(err, ErrIncomplete) }

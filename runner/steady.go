@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/evbench/evbench/reports"
+)
+
+// steadyState evaluates the scenario's steady-state hypothesis (Chaos
+// Toolkit style): its checks must hold over a window before the first fault,
+// and again over some window that starts after the last fault ends and
+// closes within recovery_timeout. Both are judged from the recorded
+// intervals and lag samples, at one-second granularity.
+func (r *run) steadyState(res *reports.Result, samples []lagSample) []reports.GateResult {
+	ss := r.sc.SteadyState
+	if len(ss.Checks) == 0 || len(res.Faults) == 0 {
+		return nil
+	}
+	window := ss.Window.D()
+	if window <= 0 {
+		window = 5 * time.Second
+	}
+	recovery := ss.RecoveryTimeout.D()
+	if recovery <= 0 {
+		recovery = 30 * time.Second
+	}
+	first, last := res.Faults[0].AtS, 0.0
+	for _, f := range res.Faults {
+		if f.AtS < first {
+			first = f.AtS
+		}
+		if e := f.AtS + f.ForS; e > last {
+			last = e
+		}
+	}
+	var out []reports.GateResult
+	beforeFrom := first - window.Seconds()
+	if beforeFrom < 0 {
+		beforeFrom = 0
+	}
+	for _, g := range reports.EvaluateGates(r.windowResult(beforeFrom, first, samples), ss.Checks, nil) {
+		g.Expr = "before faults: " + g.Expr
+		out = append(out, g)
+	}
+	// After: the earliest window [t, t+window] with t >= last that passes
+	// every check and ends by last+recovery.
+	runEnd := r.end.Sub(r.start).Seconds()
+	var afterGates []reports.GateResult
+	for t := last; t+window.Seconds() <= last+recovery.Seconds() && t+window.Seconds() <= runEnd+1e-9; t++ {
+		gs := reports.EvaluateGates(r.windowResult(t, t+window.Seconds(), samples), ss.Checks, nil)
+		afterGates = gs
+		if allPass(gs) {
+			break
+		}
+	}
+	if afterGates == nil {
+		return append(out, reports.GateResult{Expr: "after faults: steady state", Pass: false,
+			Error: fmt.Sprintf("the run ended %.1fs after the last fault: too soon to observe a %v window; lengthen the run or shorten steady_state.window", runEnd-last, window)})
+	}
+	for _, g := range afterGates {
+		g.Expr = fmt.Sprintf("after faults (within %v): %s", recovery, g.Expr)
+		out = append(out, g)
+	}
+	return out
+}
+
+func allPass(gs []reports.GateResult) bool {
+	for _, g := range gs {
+		if !g.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// windowResult summarises [from, to) seconds of the run as a Result, so the
+// same gate expressions work over a window.
+func (r *run) windowResult(from, to float64, samples []lagSample) *reports.Result {
+	w := &reports.Result{Complete: true}
+	merge := func(rec *reports.Recorder) reports.Percentiles {
+		h := reports.NewHistogram()
+		for _, iv := range rec.Intervals() {
+			if iv.StartS >= from && iv.EndS <= to+1e-9 {
+				h.Merge(iv.Hist)
+			}
+		}
+		return reports.Summarize(h)
+	}
+	w.Commit = merge(r.commit)
+	w.ServiceTime = merge(r.service)
+	w.E2E = merge(r.e2e)
+	if to > from {
+		w.AchievedRate = float64(w.Commit.Count) / (to - from)
+	}
+	var lags []int64
+	for _, s := range samples {
+		if t := s.t.Seconds(); t >= from && t < to {
+			lags = append(lags, s.lag)
+			if s.lag > w.Lag.Max {
+				w.Lag.Max = s.lag
+			}
+		}
+	}
+	w.Lag.P95 = percentile(lags, 95)
+	return w
+}
