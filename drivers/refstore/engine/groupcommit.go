@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/evbench/evbench/drivers/refstore/record"
+)
+
+type request struct {
+	AppendRequest
+	done func([]uint64, error)
+	pos  []uint64
+	err  error
+}
+
+// groupState is the committer's scratch space, reused across groups.
+type groupState struct {
+	buf      []byte
+	ids      map[[16]byte]uint64 // IDs written earlier in this group
+	streams  map[string]uint64   // stream next-versions changed in this group
+	idx      []indexEntry        // sparse entries, offsets relative to buf
+	lastSync time.Time
+}
+
+// AppendAsync queues req for the next commit group and calls done exactly
+// once, from the committer goroutine, with one position per event (the
+// original position for an event ID already stored). done must not block.
+func (l *Log) AppendAsync(req AppendRequest, done func([]uint64, error)) {
+	if err := checkRequest(req); err != nil {
+		done(nil, err)
+		return
+	}
+	l.sendMu.RLock()
+	if l.closed {
+		l.sendMu.RUnlock()
+		done(nil, ErrClosed)
+		return
+	}
+	l.reqs <- &request{AppendRequest: req, done: done}
+	l.sendMu.RUnlock()
+}
+
+// Append appends and waits for the commit (or ctx). When ctx ends first the
+// append may still land.
+func (l *Log) Append(ctx context.Context, req AppendRequest) ([]uint64, error) {
+	type result struct {
+		pos []uint64
+		err error
+	}
+	ch := make(chan result, 1)
+	l.AppendAsync(req, func(p []uint64, err error) { ch <- result{p, err} })
+	select {
+	case r := <-ch:
+		return r.pos, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func checkRequest(req AppendRequest) error {
+	if len(req.Events) == 0 {
+		return fmt.Errorf("refstore: append: empty batch (send at least one event)")
+	}
+	if req.Expected < ExpectAny {
+		return fmt.Errorf("refstore: append: expected version %d: want -2 (any), -1 (no stream) or >= 0", req.Expected)
+	}
+	for i := range req.Events {
+		e := &req.Events[i]
+		r := record.Record{Stream: e.Stream, Type: e.Type, Payload: e.Payload}
+		if err := r.Check(); err != nil {
+			return fmt.Errorf("refstore: append event %d: %w", i, err)
+		}
+		if req.Expected != ExpectAny && e.Stream != req.Events[0].Stream {
+			return fmt.Errorf("refstore: append: expected version needs one stream, got %q and %q (split the batch or use any)", req.Events[0].Stream, e.Stream)
+		}
+	}
+	return nil
+}
+
+func (l *Log) commitLoop() {
+	defer close(l.stopped)
+	l.gc.ids = map[[16]byte]uint64{}
+	l.gc.streams = map[string]uint64{}
+	l.gc.lastSync = time.Now()
+	var group []*request
+	for {
+		first, ok := <-l.reqs
+		if !ok {
+			l.finalSync()
+			return
+		}
+		group = append(group[:0], first)
+		size := 0
+	drain:
+		for size < l.opts.MaxGroupBytes {
+			select {
+			case r, ok := <-l.reqs:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+				for i := range r.Events {
+					size += record.HeaderSize + len(r.Events[i].Payload)
+				}
+			default:
+				break drain
+			}
+		}
+		l.commit(group)
+		for i := range group {
+			group[i] = nil
+		}
+	}
+}
+
+func (l *Log) finalSync() {
+	if l.opts.Sync != SyncAlways {
+		if s := l.segAt(len(l.segs) - 1); s != nil {
+			datasync(s.f)
+		}
+	}
+}
+
+func (l *Log) current() *segment {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.segs[len(l.segs)-1]
+}
+
+// commit writes one group with one write and (sync=always) one fdatasync,
+// then acknowledges every request in it. A failed write rolls the group
+// back entirely: the file is cut back and no index sees it.
+func (l *Log) commit(group []*request) {
+	if l.failed != nil {
+		for _, r := range group {
+			r.done(nil, l.failed)
+		}
+		return
+	}
+	seg := l.current()
+	if seg.writeOff >= l.opts.SegmentSize {
+		if err := l.roll(seg); err != nil {
+			for _, r := range group {
+				r.done(nil, err)
+			}
+			return
+		}
+		seg = l.current()
+	}
+	g := &l.gc
+	g.buf, g.idx = g.buf[:0], g.idx[:0]
+	clear(g.ids)
+	clear(g.streams)
+	start := l.next
+	now := time.Now().UnixNano()
+	for _, r := range group {
+		r.pos, r.err = l.prepare(r, now)
+	}
+	if len(g.buf) > 0 {
+		if err := l.write(seg); err != nil {
+			l.next = start
+			for _, r := range group {
+				if r.err == nil {
+					r.err = err
+				}
+			}
+		} else {
+			for id, p := range g.ids {
+				l.dedupe.put(id, p)
+			}
+			for s, v := range g.streams {
+				l.streams.set(s, v)
+			}
+			l.mu.Lock()
+			for _, e := range g.idx {
+				seg.index = append(seg.index, indexEntry{pos: e.pos, off: seg.writeOff + e.off})
+			}
+			l.mu.Unlock()
+			seg.writeOff += int64(len(g.buf))
+			seg.size.Store(seg.writeOff)
+			l.committed.Store(l.next)
+			l.notify()
+		}
+	}
+	for _, r := range group {
+		if r.err != nil {
+			r.done(nil, r.err)
+		} else {
+			r.done(r.pos, nil)
+		}
+	}
+}
+
+// prepare checks one request against the log plus this group's earlier
+// requests and encodes it into the group buffer.
+func (l *Log) prepare(r *request, now int64) ([]uint64, error) {
+	g := &l.gc
+	pos := make([]uint64, len(r.Events))
+	dups := 0
+	for i := range r.Events {
+		id := r.Events[i].ID
+		if p, ok := g.ids[id]; ok {
+			pos[i] = p
+			dups++
+		} else if p, ok := l.dedupe.get(id); ok {
+			pos[i] = p
+			dups++
+		}
+	}
+	if dups == len(r.Events) {
+		return pos, nil // an idempotent retry: the original positions
+	}
+	if dups == 0 && r.Expected != ExpectAny {
+		stream := r.Events[0].Stream
+		cur := l.streamNext(stream)
+		want := uint64(r.Expected + 1) // ExpectNoStream (-1) wants 0 events
+		if cur != want {
+			return nil, fmt.Errorf("%w: stream %q: expected version %d, actual %d", ErrConflict, stream, r.Expected, int64(cur)-1)
+		}
+	}
+	for i := range r.Events {
+		e := &r.Events[i]
+		if dups > 0 {
+			if _, seen := g.ids[e.ID]; seen {
+				continue
+			}
+			if _, seen := l.dedupe.get(e.ID); seen {
+				continue
+			}
+		}
+		ver := l.streamNext(e.Stream)
+		rec := record.Record{Position: l.next, StreamVersion: ver, Timestamp: now, ID: e.ID, Seq: e.Seq,
+			CreatedAt: e.CreatedAt, Stream: e.Stream, Type: e.Type, Payload: e.Payload}
+		if l.next%l.opts.IndexEvery == 0 {
+			g.idx = append(g.idx, indexEntry{pos: l.next, off: int64(len(g.buf))})
+		}
+		g.buf = record.Append(g.buf, &rec)
+		g.ids[e.ID] = l.next
+		g.streams[e.Stream] = ver + 1
+		pos[i] = l.next
+		l.next++
+	}
+	return pos, nil
+}
+
+func (l *Log) streamNext(s string) uint64 {
+	if v, ok := l.gc.streams[s]; ok {
+		return v
+	}
+	return l.streams.next(s)
+}
+
+// write puts the group buffer at the segment's write offset and syncs per
+// mode. A failed write is cut back so the file never holds a half group; a
+// failed fdatasync makes the log read-only (the kernel may have dropped the
+// dirty pages, so nothing written since the last good sync can be trusted).
+func (l *Log) write(seg *segment) error {
+	buf := l.gc.buf
+	var err error
+	if l.opts.writeHook != nil {
+		err = l.opts.writeHook(seg.writeOff, len(buf))
+	}
+	if err == nil {
+		_, err = seg.f.WriteAt(buf, seg.writeOff)
+	}
+	if err != nil {
+		if terr := seg.f.Truncate(seg.writeOff); terr != nil {
+			l.failed = fmt.Errorf("refstore: segment %s: write failed (%v) and cutting it back failed: %w; the store is read-only until restart", seg.path, err, terr)
+			return l.failed
+		}
+		return fmt.Errorf("refstore: append to segment %s at offset %d: %w", seg.path, seg.writeOff, err)
+	}
+	sync := l.opts.Sync == SyncAlways
+	if l.opts.Sync == SyncInterval && time.Since(l.gc.lastSync) >= l.opts.SyncInterval {
+		sync = true
+	}
+	if sync {
+		if err := datasync(seg.f); err != nil {
+			l.failed = fmt.Errorf("refstore: fdatasync segment %s: %w; the store is read-only until restart", seg.path, err)
+			return l.failed
+		}
+		l.gc.lastSync = time.Now()
+	}
+	return nil
+}
+
+// roll seals seg (synced, cut to its exact size) and starts the next one.
+func (l *Log) roll(seg *segment) error {
+	if err := datasync(seg.f); err != nil {
+		return fmt.Errorf("refstore: sync segment %s before roll: %w", seg.path, err)
+	}
+	if err := seg.f.Truncate(seg.writeOff); err != nil {
+		return fmt.Errorf("refstore: seal segment %s: %w", seg.path, err)
+	}
+	if err := seg.f.Sync(); err != nil {
+		return fmt.Errorf("refstore: sync sealed segment %s: %w", seg.path, err)
+	}
+	ns, err := createSegment(l.dir, l.next, l.opts.SegmentSize)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	seg.sealed.Store(true)
+	l.segs = append(l.segs, ns)
+	l.mu.Unlock()
+	return nil
+}
