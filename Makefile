@@ -1,0 +1,58 @@
+# Entry points documented in README.md. `make test` is what CI runs (.ci/run).
+GO        ?= go
+PKGS      := ./...
+# Packages with concurrency run under the race detector.
+RACE_PKGS := ./runner/... ./drivers/... ./chaos/... ./reports/... ./scenarios/...
+SCENARIO  ?= burst
+DURATION  ?= 10s
+
+.PHONY: run build test vet race unit bench test-browser browser-deps services fuzz clean
+
+## run: the main job on the embedded default store (refstore): nothing to install.
+run:
+	$(GO) run ./cmd/evbench run $(SCENARIO) --duration $(DURATION)
+
+build:
+	$(GO) build -o bin/evbench ./cmd/evbench
+
+## test: vet, then every test (race detector on the concurrent packages).
+test: services browser-deps vet
+	$(GO) test -race -timeout 12m $(RACE_PKGS)
+	$(GO) test -timeout 8m ./cmd/... ./fixtures/...
+
+vet:
+	$(GO) vet $(PKGS)
+
+## bench: performance figures (never asserted in tests).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+
+## fuzz: a short fuzzing session of every parser of outside input.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./scenarios/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./reports/gate/
+
+## test-browser: the HTML report rendered in headless Chromium.
+test-browser: browser-deps
+	$(GO) test -run Browser -v ./reports/
+
+# browser-deps installs Debian's chromium when missing: always under
+# test-browser, and under `make test` only in CI (CI=true), where the browser
+# test must not skip.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$(MAKECMDGOALS)" = "test-browser" ] || [ "$$CI" = "true" ]; then \
+			echo "installing chromium (Debian package) for the report rendering test"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+				|| { echo "could not install chromium"; exit 1; }; \
+		else echo "chromium not installed: the browser test will skip (make test-browser installs it)"; fi; \
+	fi
+
+# services starts PostgreSQL and NATS when they are down and CI=true (they
+# normally run before the session starts; a stopped one is restarted with
+# the machine's own command). Elsewhere, tests needing them skip.
+services:
+	@if [ "$$CI" = "true" ]; then ./.ci/services; fi
+
+clean:
+	rm -rf bin results
