@@ -38,7 +38,7 @@ type Events struct {
 }
 
 // Size bounds the size of each event's payload (the whole JSON envelope), in
-// bytes, uniform in [Min, Max]. Envelopes have a floor of about 300 bytes
+// bytes, uniform in [Min, Max]. Envelopes have a floor of about 250-450 bytes
 // (ids, timestamps): smaller targets are raised to it.
 type Size struct {
 	Min int `yaml:"min" json:"min"`
@@ -48,9 +48,9 @@ type Size struct {
 // Keys describes how events pick their aggregate (stream) key.
 type Keys struct {
 	Count        int     `yaml:"count" json:"count"`
-	Distribution string  `yaml:"distribution" json:"distribution"` // uniform | zipf | hotset
-	S            float64 `yaml:"s,omitempty" json:"s,omitempty"`     // zipf exponent, > 1
-	Hot          float64 `yaml:"hot,omitempty" json:"hot,omitempty"` // hotset: fraction of keys that are hot
+	Distribution string  `yaml:"distribution" json:"distribution"`       // uniform | zipf | hotset
+	S            float64 `yaml:"s,omitempty" json:"s,omitempty"`         // zipf exponent, > 1
+	Hot          float64 `yaml:"hot,omitempty" json:"hot,omitempty"`     // hotset: fraction of keys that are hot
 	Share        float64 `yaml:"share,omitempty" json:"share,omitempty"` // hotset: fraction of events on hot keys
 }
 
