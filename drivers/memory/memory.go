@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 
 	"github.com/evbench/evbench/drivers"
 )
@@ -19,17 +20,28 @@ func init() {
 		Description: "in-process store with no I/O: the harness's own ceiling",
 		DSNExample:  "memory://",
 		Open:        open,
-		Embed: func(ctx context.Context, dir string) (drivers.Embedded, error) {
-			return embedded{}, nil
-		},
+		Embed:       embed,
 	})
 }
 
-type embedded struct{}
+// embedded names a private store so concurrent runs in one process (tests)
+// never share data; Close forgets it.
+type embedded struct{ name string }
 
-func (embedded) DSN() string      { return "memory://" }
-func (embedded) Describe() string { return "memory (in-process, no I/O, not durable)" }
-func (embedded) Close() error     { return nil }
+var embedSeq atomic.Int64
+
+func embed(ctx context.Context, dir string) (drivers.Embedded, error) {
+	return embedded{name: fmt.Sprintf("run-%d", embedSeq.Add(1))}, nil
+}
+
+func (e embedded) DSN() string      { return "memory://" + e.name }
+func (e embedded) Describe() string { return "memory (in-process, no I/O, not durable)" }
+func (e embedded) Close() error {
+	storesMu.Lock()
+	delete(stores, e.name)
+	storesMu.Unlock()
+	return nil
+}
 
 // stores are shared by DSN so a producer and a consumer opened separately
 // (as the runner does) see the same log. memory://name selects a store.
