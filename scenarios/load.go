@@ -113,11 +113,28 @@ func decodeNode(name string, root *yaml.Node) (s *Scenario, err error) {
 
 var yamlLineRe = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
+// yamlParserProblems are the messages of yaml.v3's parser (as opposed to its
+// scanner); v3.0.1 reports their line 0-based, so they get +1.
+var yamlParserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
 // yamlError turns yaml.v3's errors into one "file:line: problem; fix" line each.
 func yamlError(name string, err error) error {
 	var msgs []string
 	var te *yaml.TypeError
-	if errors.As(err, &te) {
+	isType := errors.As(err, &te)
+	if isType {
 		msgs = te.Errors
 	} else {
 		msgs = []string{err.Error()}
@@ -126,10 +143,14 @@ func yamlError(name string, err error) error {
 	for _, m := range msgs {
 		m = strings.Join(strings.Fields(m), " ")
 		if sm := yamlLineRe.FindStringSubmatch(m); sm != nil {
-			out = append(out, fmt.Sprintf("%s:%s: %s; fix the YAML there", name, sm[1], sm[2]))
+			line, _ := strconv.Atoi(sm[1])
+			if !isType && yamlParserProblems[sm[2]] {
+				line++ // yaml.v3 reports parser (not scanner) errors 0-based
+			}
+			out = append(out, fmt.Sprintf("%s:%d: syntax: %s; fix the YAML there", name, line, sm[2]))
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s: %s; fix the YAML", name, strings.TrimPrefix(m, "yaml: ")))
+		out = append(out, fmt.Sprintf("%s: syntax: %s; fix the YAML", name, strings.TrimPrefix(m, "yaml: ")))
 	}
 	return joinLines(out)
 }

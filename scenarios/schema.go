@@ -135,7 +135,7 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string, depth int
 		w.walk(n, t.Elem(), path, depth+1)
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			w.fail(n.Line, path, "expected a mapping of keys (%s), got %s", knownKeys(t), describe(n))
+			w.fail(n.Line, path, "expected a mapping, got %s; write keys among: %s", describe(n), knownKeys(t))
 			return
 		}
 		fields, inline := structFields(t)
@@ -177,7 +177,7 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string, depth int
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			w.fail(n.Line, path, "expected a list ([...] or - items), got %s", describe(n))
+			w.fail(n.Line, path, "expected a list, got %s; write [...] or one \"- item\" per line", describe(n))
 			return
 		}
 		for i, c := range n.Content {

@@ -1,0 +1,224 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// base is a valid scenario; cases edit it with string replacement so every
+// line number in the expectations is stable and visible here.
+const base = `name: campaign
+description: test
+events:
+  size: {min: 200, max: 2000}
+  keys: {count: 100000, distribution: zipf, s: 1.1}
+  batch: 1
+load:
+  start: 200
+  stages:
+    - {to: 2000, over: 20s}
+    - {to: 2000, over: 60s}
+    - {to: 200, over: 20s}
+consumers:
+  projectors: 1
+  pause: [{at: 40s, for: 15s}]
+  rebuild: end
+faults: []
+gates: ["commit.p95 < 20ms"]
+`
+
+func TestBaseIsValid(t *testing.T) {
+	s, err := Parse("campaign.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(s, ValidateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseAndValidateErrors(t *testing.T) {
+	cases := []struct {
+		name, old, new string
+		want           string // the exact single error line
+	}{
+		{"bare number duration", "over: 60s", "over: 60",
+			`campaign.yaml:11: load.stages[1].over: "60" has no unit; write 60s`},
+		{"yaml syntax", "  batch: 1\n", "  batch: [1\n",
+			`campaign.yaml:6: syntax: did not find expected ',' or ']'; fix the YAML there`},
+		{"unknown field", "  start: 200\n", "  start: 200\n  strat: 3\n",
+			`campaign.yaml:9: load.strat: unknown field "strat" in load; use one of: start, stages, duration, max_in_flight, events`},
+		{"duplicate field", "  batch: 1\n", "  batch: 1\n  batch: 2\n",
+			`campaign.yaml:7: events.batch: defined twice (first on line 6); keep one`},
+		{"type mismatch", "  start: 200", "  start: fast",
+			`campaign.yaml:8: load.start: expected a number, got "fast"; write e.g. 500 or 1.5`},
+		{"negative rate", "  start: 200", "  start: -5",
+			`campaign.yaml:8: load.start: -5 is not a rate; write events/s >= 0, e.g. 500`},
+		{"negative stage rate", "{to: 200, over: 20s}", "{to: -1, over: 20s}",
+			`campaign.yaml:12: load.stages[2].to: -1 is not a rate; write events/s >= 0, e.g. 500`},
+		{"zero over", "{to: 200, over: 20s}", "{to: 200, over: 0s}",
+			`campaign.yaml:12: load.stages[2].over: 0s must be > 0; write e.g. 30s`},
+		{"size min > max", "{min: 200, max: 2000}", "{min: 3000, max: 2000}",
+			`campaign.yaml:4: events.size.min: 3000 is larger than max 2000; swap them or raise max`},
+		{"size min < 0", "{min: 200, max: 2000}", "{min: -1, max: 2000}",
+			`campaign.yaml:4: events.size.min: -1 is negative; write bytes >= 0, e.g. 200`},
+		{"zipf s <= 1", "s: 1.1}", "s: 1}",
+			`campaign.yaml:5: events.keys.s: 1 is too small; zipf needs s > 1 (e.g. 1.1)`},
+		{"hotset hot out of range", "distribution: zipf, s: 1.1}", "distribution: hotset, hot: 1.5, share: 0.8}",
+			`campaign.yaml:5: events.keys.hot: 1.5 is outside (0,1); write the fraction of keys that are hot, e.g. 0.01`},
+		{"unknown distribution", "distribution: zipf, s: 1.1}", "distribution: pareto}",
+			`campaign.yaml:5: events.keys.distribution: unknown distribution "pareto"; use one of: hotset, uniform, zipf`},
+		{"key count 0", "count: 100000", "count: 0",
+			`campaign.yaml:5: events.keys.count: 0; need at least 1 key, e.g. 10000`},
+		{"batch 0", "  batch: 1", "  batch: 0",
+			`campaign.yaml:6: events.batch: 0; need at least 1 event per append`},
+		{"negative projectors", "  projectors: 1", "  projectors: -1",
+			`campaign.yaml:14: consumers.projectors: -1 is negative; write 0 (no projection) or more`},
+		{"pause outside run", "{at: 40s, for: 15s}", "{at: 90s, for: 15s}",
+			`campaign.yaml:15: consumers.pause[0]: at 1m30s for 15s ends at 1m45s, after the run (1m40s); end it by 1m40s`},
+		{"overlapping pauses", "[{at: 40s, for: 15s}]", "[{at: 40s, for: 15s}, {at: 50s, for: 5s}]",
+			`campaign.yaml:15: consumers.pause[1]: overlaps pause[0] (40s to 55s); start it at 55s or later, or merge them`},
+		{"unknown rebuild mode", "rebuild: end", "rebuild: sometimes",
+			`campaign.yaml:16: consumers.rebuild: unknown mode "sometimes"; use none or end`},
+		{"bad name", "name: campaign", "name: My Campaign",
+			`campaign.yaml:1: name: "My Campaign" may only use a-z, 0-9 and -; write e.g. "my-campaign"`},
+		{"fault outside run", "faults: []", "faults:\n  - {at: 90s, for: 20s, path: producer, kind: latency, latency: 50ms}",
+			`campaign.yaml:18: faults[0]: at 1m30s for 20s ends at 1m50s, after the run (1m40s); end it by 1m40s`},
+		{"fault bad path", "faults: []", "faults:\n  - {at: 10s, for: 20s, path: sideways, kind: partition}",
+			`campaign.yaml:18: faults[0].path: "sideways" is not a path; use producer, consumer or both`},
+		{"missing fixture", "size: {min: 200, max: 2000}", "fixture: nowhere/none.jsonl",
+			`campaign.yaml:4: events.fixture: "nowhere/none.jsonl" not found (paths are relative to the scenario's folder or the working directory); fix the path or use events.size instead`},
+		{"no length", "  stages:\n    - {to: 2000, over: 20s}\n    - {to: 2000, over: 60s}\n    - {to: 200, over: 20s}\n", "",
+			`campaign.yaml:7: load.duration: the run has no length; set load.duration (e.g. 60s) or stages with over > 0`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := strings.Replace(base, tc.old, tc.new, 1)
+			if in == base {
+				t.Fatalf("replacement %q not found", tc.old)
+			}
+			err := parseAndValidate("campaign.yaml", in)
+			if err == nil {
+				t.Fatalf("no error, want %s", tc.want)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			found := false
+			for _, l := range lines {
+				found = found || l == tc.want
+				if !strings.HasPrefix(l, "campaign.yaml:") || strings.Count(l, ": ") < 2 {
+					t.Errorf("line not in file:line: field: problem shape: %q", l)
+				}
+			}
+			if !found {
+				t.Errorf("got:\n%s\nwant line:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+func parseAndValidate(name, in string) error {
+	s, err := Parse(name, []byte(in))
+	if err != nil {
+		return err
+	}
+	return Validate(s, ValidateOptions{})
+}
+
+func TestManyProblemsOneLineEach(t *testing.T) {
+	in := strings.NewReplacer("start: 200", "start: -5", "rebuild: end", "rebuild: later", "s: 1.1", "s: 0.5").Replace(base)
+	err := parseAndValidate("campaign.yaml", in)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if n := len(strings.Split(err.Error(), "\n")); n != 3 {
+		t.Fatalf("want 3 lines, got %d:\n%s", n, err)
+	}
+}
+
+func TestHooks(t *testing.T) {
+	in := strings.Replace(base, "faults: []", "faults:\n  - {at: 10s, for: 20s, path: both, kind: latency, latency: 5}", 1)
+	s, err := Parse("campaign.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Faults[0].Line != 18 || s.Faults[0].Params["latency"] != 5 {
+		t.Fatalf("fault line %d params %v", s.Faults[0].Line, s.Faults[0].Params)
+	}
+	err = Validate(s, ValidateOptions{
+		CheckGate: func(expr string) error { return errors.New("unknown metric; use commit.p95") },
+		CheckFault: func(f Fault) error {
+			return errors.New("latency: 5 has no unit; write 5ms\njitter: missing")
+		},
+	})
+	want := "campaign.yaml:18: faults[0]: latency: 5 has no unit; write 5ms\n" +
+		"campaign.yaml:18: faults[0]: jitter: missing\n" +
+		"campaign.yaml:19: gates[0]: unknown metric; use commit.p95"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got:\n%v\nwant:\n%s", err, want)
+	}
+	panicky := ValidateOptions{CheckGate: func(string) error { panic("boom") }}
+	if err := Validate(s, panicky); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panicking hook: %v", err)
+	}
+}
+
+func TestLoadFileAndResolve(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "orders.jsonl"), []byte(`{"type":"A","data":{}}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "c.yaml")
+	in := strings.Replace(base, "size: {min: 200, max: 2000}", "fixture: orders.jsonl", 1)
+	if err := os.WriteFile(path, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Resolve(path, []string{"load.start=300"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Source != path || s.Load.Start != 300 || s.Events.Fixture != filepath.Join(dir, "orders.jsonl") {
+		t.Fatalf("source %q start %v fixture %q", s.Source, s.Load.Start, s.Events.Fixture)
+	}
+	if err := Validate(s, ValidateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = LoadFile(filepath.Join(dir, "missing.yaml"))
+	if err == nil || !strings.HasPrefix(err.Error(), filepath.Join(dir, "missing.yaml")+": cannot read scenario: no such file or directory; check the path") {
+		t.Fatalf("missing file: %v", err)
+	}
+	_, err = Resolve("nope", nil)
+	if err == nil || err.Error() != `unknown scenario "nope": not a built-in (`+strings.Join(BuiltinNames(), ", ")+`) and no such file` {
+		t.Fatalf("unknown scenario: %v", err)
+	}
+}
+
+func TestEmptyDocument(t *testing.T) {
+	err := parseAndValidate("empty.yaml", "")
+	if err == nil || !strings.Contains(err.Error(), "empty.yaml: name: missing; add e.g. name: my-scenario") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := Parse("d.yaml", []byte("name: d\nload: {start: 10, duration: 5s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Events.Batch != 1 || s.Consumers.Projectors != 1 || s.Consumers.Rebuild != "none" ||
+		s.Events.Keys.Distribution != "uniform" || s.Events.Keys.Count != DefaultKeyCount ||
+		s.Load.MaxInFlight != 1024 || s.Consumers.Drain.D().Seconds() != 30 ||
+		s.Events.Size != (Size{DefaultSizeMin, DefaultSizeMax}) {
+		t.Fatalf("defaults not applied: %+v", s)
+	}
+	s, err = Parse("d.yaml", []byte("name: d\nload: {start: 10, duration: 5s}\nconsumers: {projectors: 0}\nevents: {keys: {distribution: zipf}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Consumers.Projectors != 0 || s.Events.Keys.S != DefaultZipfS {
+		t.Fatalf("explicit 0 projectors must stay 0, zipf s default: %+v", s)
+	}
+}
