@@ -254,7 +254,9 @@ func TestTornTailEveryOffset(t *testing.T) {
 	}
 }
 
-func (e Event) recordSize() int { return record.HeaderSize + len(e.Stream) + len(e.Type) + len(e.Payload) }
+func (e Event) recordSize() int {
+	return record.HeaderSize + len(e.Stream) + len(e.Type) + len(e.Payload)
+}
 
 func TestBadDirectories(t *testing.T) {
 	mk := func(t *testing.T) string {
@@ -265,9 +267,9 @@ func TestBadDirectories(t *testing.T) {
 		return dir
 	}
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(t *testing.T, dir string)
-		want  string
+		want   string
 	}{
 		{"newer format", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, formatFile), []byte("refstore-log-format 9\n"), 0o644)

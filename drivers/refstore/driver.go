@@ -1,0 +1,234 @@
+// Package refstore is the client driver for refstore, evbench's reference
+// event store, plus its registration and the embedded in-process server used
+// when `evbench run` gets no DSN. The store itself lives in engine/ (log),
+// server/ (TCP) and wire/ (protocol).
+package refstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/refstore/engine"
+	"github.com/evbench/evbench/drivers/refstore/wire"
+)
+
+// Driver is a connection set to one refstore server. Appends pipeline over
+// cfg.conns connections (round robin); each Subscribe opens its own.
+type Driver struct {
+	cfg    config
+	opts   drivers.Options
+	slots  []*slot
+	rr     atomic.Uint32
+	closed atomic.Bool
+}
+
+// slot holds one append connection and redials it after a failure.
+type slot struct {
+	mu      sync.Mutex
+	pc      *pconn
+	dialing chan struct{}
+	lastErr error
+}
+
+// Open validates dsn and connects (within dial_timeout, default 5s).
+func Open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
+	cfg, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	d := &Driver{cfg: cfg, opts: opts}
+	for i := 0; i < cfg.conns; i++ {
+		d.slots = append(d.slots, &slot{})
+	}
+	if _, err := d.conn(ctx, d.slots[0], true); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// conn returns the slot's live connection. With wait it waits for a
+// (re)dial bounded by ctx and dial_timeout; without, it fails fast while a
+// redial runs in the background, so an asynchronous caller never stalls.
+func (d *Driver) conn(ctx context.Context, s *slot, wait bool) (*pconn, error) {
+	if d.closed.Load() {
+		return nil, errClosed
+	}
+	s.mu.Lock()
+	if s.pc != nil && !s.pc.broken() {
+		pc := s.pc
+		s.mu.Unlock()
+		return pc, nil
+	}
+	if s.dialing == nil {
+		ch := make(chan struct{})
+		s.dialing = ch
+		go d.redial(s, ch)
+	}
+	ch, last := s.dialing, s.lastErr
+	s.mu.Unlock()
+	if !wait {
+		if last == nil && s.pc != nil {
+			last = s.pc.err
+		}
+		return nil, fmt.Errorf("refstore: not connected to %s (reconnecting): %v", d.cfg.addr, last)
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("refstore: connect to %s: %w", d.cfg.addr, ctx.Err())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc != nil && !s.pc.broken() {
+		return s.pc, nil
+	}
+	return nil, s.lastErr
+}
+
+func (d *Driver) redial(s *slot, ch chan struct{}) {
+	c, br, lim, err := dial(context.Background(), d.opts.Dialer(), d.cfg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.lastErr = err
+		d.opts.Log("refstore: %v", err)
+	} else if d.closed.Load() {
+		c.Close()
+		s.lastErr = errClosed
+	} else {
+		s.pc, s.lastErr = newPconn(c, br, lim, d.cfg.addr), nil
+	}
+	s.dialing = nil
+	close(ch)
+}
+
+func (d *Driver) pick() *slot {
+	return d.slots[int(d.rr.Add(1))%len(d.slots)]
+}
+
+func toEngine(batch []drivers.Event) []engine.Event {
+	evs := make([]engine.Event, len(batch))
+	for i := range batch {
+		e := &batch[i]
+		evs[i] = engine.Event{ID: e.ID, Stream: e.Key, Seq: e.Seq, Type: e.Type, Payload: e.Payload, CreatedAt: e.CreatedAt}
+	}
+	return evs
+}
+
+// AppendAsync pipelines the batch (expected version any) and calls done
+// once, from the connection's reader goroutine, when the server answered
+// after its fsync'd group commit, the connection broke, or ctx ended.
+func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done func([]drivers.Position, error)) {
+	d.appendAsync(ctx, batch, false, done)
+}
+
+func (d *Driver) appendAsync(ctx context.Context, batch []drivers.Event, wait bool, done func([]drivers.Position, error)) {
+	if len(batch) == 0 {
+		done(nil, nil)
+		return
+	}
+	pc, err := d.conn(ctx, d.pick(), wait)
+	if err != nil {
+		done(nil, err)
+		return
+	}
+	if len(batch) > pc.limits.MaxBatch {
+		done(nil, fmt.Errorf("refstore: append of %d events exceeds the server's max batch %d: split it", len(batch), pc.limits.MaxBatch))
+		return
+	}
+	evs := toEngine(batch)
+	pc.call(ctx, func(id uint32) []byte { return wire.AppendAppend(nil, id, engine.ExpectAny, evs) },
+		func(f wire.Frame, err error) {
+			if err != nil {
+				done(nil, err)
+				return
+			}
+			switch f.Type {
+			case wire.TAppendOK:
+				pos, err := wire.DecodePositions(f.Body)
+				if err == nil && len(pos) != len(batch) {
+					err = fmt.Errorf("refstore: server answered %d positions for %d events", len(pos), len(batch))
+				}
+				if err != nil {
+					done(nil, err)
+					return
+				}
+				out := make([]drivers.Position, len(pos))
+				for i, p := range pos {
+					out[i] = drivers.Position{Offset: int64(p)}
+				}
+				done(out, nil)
+			case wire.TError:
+				done(nil, fmt.Errorf("refstore: append: %w", wire.DecodeError(f.Body)))
+			default:
+				done(nil, fmt.Errorf("refstore: append: unexpected answer type %d", f.Type))
+			}
+		})
+}
+
+// Append appends and waits for the durable acknowledgement.
+func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
+	type res struct {
+		pos []drivers.Position
+		err error
+	}
+	ch := make(chan res, 1)
+	d.appendAsync(ctx, batch, true, func(p []drivers.Position, err error) { ch <- res{p, err} })
+	r := <-ch
+	return r.pos, r.err
+}
+
+// Head returns {0: next position}.
+func (d *Driver) Head(ctx context.Context) (drivers.Cursor, error) {
+	pc, err := d.conn(ctx, d.slots[0], true)
+	if err != nil {
+		return nil, err
+	}
+	type res struct {
+		v   uint64
+		err error
+	}
+	ch := make(chan res, 1)
+	pc.call(ctx, func(id uint32) []byte { return wire.AppendEmpty(nil, wire.THead, id) }, func(f wire.Frame, err error) {
+		switch {
+		case err != nil:
+		case f.Type == wire.THeadOK:
+			v, err := wire.DecodeU64(f.Body)
+			ch <- res{v, err}
+			return
+		case f.Type == wire.TError:
+			err = wire.DecodeError(f.Body)
+		default:
+			err = fmt.Errorf("unexpected answer type %d", f.Type)
+		}
+		ch <- res{0, fmt.Errorf("refstore: head: %w", err)}
+	})
+	r := <-ch
+	if r.err != nil {
+		return nil, r.err
+	}
+	return drivers.Cursor{0: int64(r.v)}, nil
+}
+
+// DeduplicatesByID is true: a retried event ID (within the server's dedupe
+// window, default the last 1,048,576 events) returns its original position.
+func (d *Driver) DeduplicatesByID() bool { return true }
+
+// Close closes every connection; pending appends fail. Idempotent.
+func (d *Driver) Close() error {
+	if d.closed.Swap(true) {
+		return nil
+	}
+	for _, s := range d.slots {
+		s.mu.Lock()
+		pc := s.pc
+		s.mu.Unlock()
+		if pc != nil {
+			pc.fail(errClosed)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/evbench/evbench/drivers/refstore/engine"
+)
+
+func TestAppendRoundTrip(t *testing.T) {
+	evs := []engine.Event{{ID: [16]byte{9}, Stream: "s-1", Seq: 3, Type: "T", Payload: []byte("xyz"), CreatedAt: 42}, {Stream: "s-2"}}
+	b := AppendAppend(nil, 7, engine.ExpectNoStream, evs)
+	f, _, err := ReadFrame(bytes.NewReader(b), DefaultMaxFrame, nil)
+	if err != nil || f.Type != TAppend || f.ReqID != 7 {
+		t.Fatalf("frame %+v err %v", f, err)
+	}
+	req, err := DecodeAppend(f.Body, DefaultMaxBatch)
+	if err != nil || req.Expected != engine.ExpectNoStream || len(req.Events) != 2 ||
+		req.Events[0].Stream != "s-1" || string(req.Events[0].Payload) != "xyz" || req.Events[0].CreatedAt != 42 || req.Events[0].ID[0] != 9 {
+		t.Fatalf("req %+v err %v", req, err)
+	}
+	if _, err := DecodeAppend(f.Body, 1); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("batch limit: %v", err)
+	}
+}
+
+func TestReadFrameErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"short length", []byte{2, 0, 0, 0, 1, 0}, ErrMalformed},
+		{"oversize", []byte{0, 0, 0, 0x7f}, ErrTooLarge},
+	}
+	for _, c := range cases {
+		if _, _, err := ReadFrame(bytes.NewReader(c.in), DefaultMaxFrame, nil); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	if _, _, err := ReadFrame(bytes.NewReader([]byte{20, 0, 0, 0, 1}), DefaultMaxFrame, nil); err == nil {
+		t.Error("cut frame: want error")
+	}
+}
+
+// FuzzFrame feeds arbitrary bytes to the frame reader and every body decoder:
+// none may panic or allocate beyond the limits.
+func FuzzFrame(f *testing.F) {
+	f.Add(AppendAppend(nil, 1, -2, []engine.Event{{Stream: "a", Payload: []byte("p")}}))
+	f.Add(AppendHello(nil))
+	f.Add(AppendPositions(nil, 3, []uint64{1, 2}))
+	f.Add(AppendError(nil, 3, CodeConflict, "x"))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		var buf []byte
+		for {
+			fr, nb, err := ReadFrame(r, 1<<16, buf)
+			buf = nb
+			if err != nil {
+				return
+			}
+			DecodeHello(fr.Body)
+			DecodeHelloOK(fr.Body)
+			DecodeAppend(fr.Body, 100)
+			DecodePositions(fr.Body)
+			DecodeU64(fr.Body)
+			DecodeError(fr.Body)
+			DecodeEventsHeader(fr.Body)
+		}
+	})
+}
