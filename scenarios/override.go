@@ -76,13 +76,17 @@ func parseSetPath(p string) ([]setSeg, error) {
 
 // applySet applies "path=value" to a scenario's YAML tree in place.
 func applySet(root *yaml.Node, set string) error {
+	shown := set // keep every message on one line
+	if strings.ContainsAny(set, "\n\r") {
+		shown = strconv.Quote(set)
+	}
 	path, value, ok := strings.Cut(set, "=")
 	if !ok {
-		return fmt.Errorf("--set %s: missing \"=\"; write --set key=value, e.g. --set load.start=500", set)
+		return fmt.Errorf("--set %s: missing \"=\"; write --set key=value, e.g. --set load.start=500", shown)
 	}
 	path = strings.TrimSpace(path)
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("--set %s: %s", set, fmt.Sprintf(format, args...))
+		return fmt.Errorf("--set %s: %s", shown, fmt.Sprintf(format, args...))
 	}
 	segs, err := parseSetPath(path)
 	if err != nil {
