@@ -68,8 +68,16 @@ func TestProtocolErrors(t *testing.T) {
 		want  string // in the error frame; "" means the server just closes
 	}{
 		{"garbage instead of hello", false, []byte("GET / HTTP/1.1\r\n\r\n"), "handshake"},
-		{"wrong magic", false, func() []byte { b, s := wire.Begin(nil, wire.THello, 0); b = append(b, "XXXX\x01\x00"...); return wire.End(b, s) }(), "magic"},
-		{"newer protocol", false, func() []byte { b, s := wire.Begin(nil, wire.THello, 0); b = append(b, "RFST\x09\x00"...); return wire.End(b, s) }(), "protocol 9"},
+		{"wrong magic", false, func() []byte {
+			b, s := wire.Begin(nil, wire.THello, 0)
+			b = append(b, "XXXX\x01\x00"...)
+			return wire.End(b, s)
+		}(), "magic"},
+		{"newer protocol", false, func() []byte {
+			b, s := wire.Begin(nil, wire.THello, 0)
+			b = append(b, "RFST\x09\x00"...)
+			return wire.End(b, s)
+		}(), "protocol 9"},
 		{"oversize frame", true, []byte{0, 0, 0, 0x10, 3}, "limit is 65536"},
 		{"malformed append", true, func() []byte { b, s := wire.Begin(nil, wire.TAppend, 4); b = append(b, 1, 2, 3); return wire.End(b, s) }(), "ends early"},
 		{"batch over limit", true, wire.AppendAppend(nil, 5, engine.ExpectAny, make([]engine.Event, 11)), "limit is 10"},

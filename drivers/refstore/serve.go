@@ -1,0 +1,34 @@
+package refstore
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/evbench/evbench/drivers/refstore/engine"
+)
+
+// ReadyPrefix starts the readiness line Serve writes once it accepts
+// connections: "refstore: listening on ADDR dir=D sync=S". Tools that start a
+// server as a child process (the torture test) parse the address from it.
+const ReadyPrefix = "refstore: listening on "
+
+// Serve runs a refstore server until ctx ends, then shuts down gracefully
+// (connections closed, log synced and closed). Recovery notes and the
+// readiness line go to logw.
+func Serve(ctx context.Context, dir, addr string, sync engine.SyncMode, logw io.Writer) error {
+	opts := engine.Options{Sync: sync, Logf: func(f string, a ...any) { fmt.Fprintf(logw, f+"\n", a...) }}
+	e, err := StartEmbedded(dir, opts, addr)
+	if err != nil {
+		return err
+	}
+	rep := e.Log.Recovery()
+	fmt.Fprintf(logw, "refstore: recovered segments=%d records=%d truncated_bytes=%d\n", rep.Segments, rep.Records, rep.TruncatedBytes)
+	fmt.Fprintf(logw, "%s%s dir=%s sync=%s\n", ReadyPrefix, e.DSN()[len("refstore://"):], dir, sync)
+	<-ctx.Done()
+	if err := e.Close(); err != nil {
+		return fmt.Errorf("refstore: shutdown: %w", err)
+	}
+	fmt.Fprintf(logw, "refstore: stopped cleanly\n")
+	return nil
+}
