@@ -140,6 +140,12 @@ type GateResult struct {
 	Unit  string  `json:"unit,omitempty"`
 	Pass  bool    `json:"pass"`
 	Error string  `json:"error,omitempty"`
+	// Threshold is the resolved right-hand side, in Unit.
+	Threshold float64 `json:"threshold,omitempty"`
+	// Baseline is the baseline result's value for regression gates.
+	Baseline *float64 `json:"baseline,omitempty"`
+	// Worse says which direction fails: "higher is worse" or "lower is worse".
+	Worse string `json:"worse,omitempty"`
 }
 
 // Histograms hold the full-run histograms, base64 of HdrHistogram's V2

@@ -1,0 +1,128 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Verdict summarises a result for people: PASS, FAIL or INCOMPLETE.
+func Verdict(r *Result) string {
+	switch {
+	case !r.Complete:
+		return "INCOMPLETE"
+	case !DeliveryOK(r) || !GatesOK(r.Gates):
+		return "FAIL"
+	}
+	return "PASS"
+}
+
+// DeliveryOK is the delivery check: no acknowledged event was lost.
+func DeliveryOK(r *Result) bool { return r.Delivery.Lost == 0 }
+
+// GatesOK reports whether every gate passed.
+func GatesOK(gs []GateResult) bool {
+	for _, g := range gs {
+		if !g.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// deliveryText is the one-line delivery verdict used by every format.
+func deliveryText(r *Result) string {
+	d := r.Delivery
+	return fmt.Sprintf("lost %d, duplicated %d, reordered %d, unexpected %d, delivered %d, ambiguous %d",
+		d.Lost, d.Duplicated, d.Reordered, d.Unexpected, d.Delivered, d.Ambiguous)
+}
+
+// num formats a float with 3 significant digits and no exponent for
+// ordinary magnitudes (12.3, 0.0456, 45600).
+func num(v float64) string {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	a := math.Abs(v)
+	if a >= 1000 {
+		return groupThousands(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
+	}
+	digits := 2 - int(math.Floor(math.Log10(a)))
+	if digits < 0 {
+		digits = 0
+	}
+	s := strconv.FormatFloat(v, 'f', digits, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// groupThousands inserts thin separators: 1234567 -> 1,234,567.
+func groupThousands(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// withUnit formats a value with its unit ("12.3 ms", "4 events").
+func withUnit(v float64, unit string) string {
+	switch unit {
+	case "", "ratio":
+		return num(v)
+	}
+	return num(v) + " " + unit
+}
+
+// relChange formats b relative to a ("+12.3%", "-4%", "n/a").
+func relChange(a, b float64) string {
+	if a == 0 {
+		if b == 0 {
+			return "0%"
+		}
+		return "n/a"
+	}
+	c := (b - a) / math.Abs(a) * 100
+	s := num(c) + "%"
+	if c > 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+// gateStatus is PASS, FAIL or ERROR (could not be evaluated).
+func gateStatus(g GateResult) string {
+	switch {
+	case g.Error != "":
+		return "ERROR"
+	case g.Pass:
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// gateDetail says the value, threshold and direction of a gate.
+func gateDetail(g GateResult) string {
+	if g.Error != "" {
+		return g.Error
+	}
+	s := "value " + withUnit(g.Value, g.Unit) + ", threshold " + withUnit(g.Threshold, g.Unit)
+	if g.Baseline != nil {
+		s += ", baseline " + withUnit(*g.Baseline, g.Unit)
+	}
+	if g.Worse != "" {
+		s += " (" + g.Worse + ")"
+	}
+	return s
+}

@@ -1,0 +1,108 @@
+package reports
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RenderMarkdown renders the summary for pull requests and wikis: verdict,
+// gates, key numbers, delivery, catch-ups, rebuild, faults, environment.
+// The output is deterministic (golden-file tested).
+func RenderMarkdown(r *Result) []byte {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	cell := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }
+
+	p("# evbench: %s on %s: %s\n\n", cell(r.Scenario.Name), cell(r.Driver.Name), Verdict(r))
+	p("- Started: %s, duration %s s\n", r.StartedAt.UTC().Format(time.RFC3339), num(r.DurationS))
+	if r.Driver.Describe != "" {
+		p("- Driver: %s\n", cell(r.Driver.Describe))
+	}
+	if !r.Complete {
+		p("- **Incomplete run**: %s\n", cell(orDash(r.Reason)))
+	} else if r.Reason != "" {
+		p("- Note: %s\n", cell(r.Reason))
+	}
+	p("- Delivery check: **%s** (%s)\n\n", passFail(DeliveryOK(r)), deliveryText(r))
+
+	if len(r.Gates) > 0 || len(r.SteadyState) > 0 {
+		p("## Gates\n\n| Gate | Result | Detail |\n|---|---|---|\n")
+		for _, g := range append(append([]GateResult(nil), r.SteadyState...), r.Gates...) {
+			p("| `%s` | %s | %s |\n", cell(g.Expr), gateStatus(g), cell(gateDetail(g)))
+		}
+		p("\n")
+	}
+
+	p("## Key numbers\n\n| Metric | p50 | p90 | p95 | p99 | p99.9 | max | mean | count |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, x := range []struct {
+		name string
+		pc   Percentiles
+	}{{"commit latency (ms)", r.Commit}, {"service time (ms)", r.ServiceTime}, {"end-to-end latency (ms)", r.E2E}} {
+		if x.pc.Count == 0 {
+			p("| %s | - | - | - | - | - | - | - | 0 |\n", x.name)
+			continue
+		}
+		q := x.pc
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", x.name, num(q.P50), num(q.P90), num(q.P95), num(q.P99), num(q.P999), num(q.Max), num(q.Mean), q.Count)
+	}
+	p("\n| Throughput and load | Value |\n|---|---|\n")
+	p("| offered rate | %s events/s |\n| achieved rate | %s events/s |\n", num(r.OfferedRate), num(r.AchievedRate))
+	e := r.Events
+	p("| events scheduled / sent / acked | %d / %d / %d |\n| events failed / late / unsent | %d / %d / %d |\n", e.Scheduled, e.Sent, e.Acked, e.Failed, e.Late, e.Unsent)
+	p("| lag max / p95 | %d / %d events |\n", r.Lag.Max, r.Lag.P95)
+	if rb := r.Rebuild; rb != nil {
+		p("| rebuild | %s events/s, %s MB/s, %d events in %s s%s |\n", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds), map[bool]string{true: "", false: " (incomplete)"}[rb.Complete])
+	}
+	p("\n")
+
+	if len(r.CatchUp) > 0 {
+		p("## Catch-up\n\n| Cause | Started (s) | Catch-up (s) | Recovered | Threshold (events) |\n|---|---|---|---|---|\n")
+		for _, c := range r.CatchUp {
+			p("| %s | %s | %s | %s | %d |\n", cell(c.Cause), num(c.StartedS), num(c.Seconds), yesNo(c.Recovered), c.Threshold)
+		}
+		p("\n")
+	}
+	if len(r.Faults) > 0 {
+		p("## Faults\n\n| Kind | Path | At (s) | For (s) | Error |\n|---|---|---|---|---|\n")
+		for _, f := range r.Faults {
+			p("| %s | %s | %s | %s | %s |\n", cell(f.Kind), cell(f.Path), num(f.AtS), num(f.ForS), cell(orDash(f.Error)))
+		}
+		p("\n")
+	}
+	if len(r.Errors) > 0 {
+		p("## Errors\n\n| Op | Count | Message |\n|---|---|---|\n")
+		for _, x := range r.Errors {
+			p("| %s | %d | %s |\n", cell(x.Op), x.Count, cell(x.Message))
+		}
+		p("\n")
+	}
+	env := r.Environment
+	p("## Environment\n\nevbench %s, %s, %s/%s, %d CPUs", orDash(env.Version), orDash(env.Go), orDash(env.OS), orDash(env.Arch), env.CPUs)
+	if env.Hostname != "" {
+		p(", host %s", cell(env.Hostname))
+	}
+	p(". Driver %s (DSN `%s`, embedded %s).\n", cell(r.Driver.Name), cell(r.Driver.DSN), yesNo(r.Driver.Embedded))
+	return []byte(b.String())
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func passFail(b bool) string {
+	if b {
+		return "PASS"
+	}
+	return "FAIL"
+}

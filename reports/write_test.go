@@ -1,0 +1,238 @@
+package reports
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWriteAllArtefacts(t *testing.T) {
+	dir := t.TempDir()
+	r := synthResult()
+	r.Series.CommitP50, r.Series.CommitP95, r.Series.CommitP99 = nil, nil, nil // filled from intervals
+	if err := WriteAll(dir, r, synthRecordings(1)); err != nil {
+		t.Fatalf("WriteAll: %v", err)
+	}
+	for _, name := range []string{"result.json", "commit.hlog", "service_time.hlog", "e2e.hlog", "report.md", "report.html", "junit.xml",
+		"plots/commit_latency.png", "plots/commit_latency.svg", "plots/e2e_latency.png", "plots/percentile_spectrum.png",
+		"plots/percentile_spectrum.svg", "plots/lag.png", "plots/throughput.png", "plots/rebuild.svg"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("missing %s: %v", name, err)
+			continue
+		}
+		if fi.Size() < 100 {
+			t.Errorf("%s is only %d bytes", name, fi.Size())
+		}
+	}
+	got, err := ReadResult(dir)
+	if err != nil {
+		t.Fatalf("ReadResult: %v", err)
+	}
+	if got.Histograms.Commit == "" || got.Histograms.E2E == "" || got.Histograms.Unit != "ns" {
+		t.Errorf("histograms not filled: %+v", got.Histograms)
+	}
+	if len(got.Series.CommitP50) != len(got.Series.T) || got.Series.CommitP99[3] <= 0 {
+		t.Errorf("commit series not rebuilt from intervals: %v", got.Series.CommitP99)
+	}
+	h, err := DecodeHistogram(got.Histograms.Commit)
+	if err != nil || h.TotalCount() != 30_000 {
+		t.Fatalf("decoded commit histogram: count %v err %v", h, err)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	for _, want := range []string{`id="summary"`, "data:image/svg", "commit.p95 &lt; 20ms", "campaign"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"http://", "https://", "<link"} {
+		if strings.Contains(string(html), bad) {
+			t.Errorf("report.html refers to the network: %q", bad)
+		}
+	}
+}
+
+func TestHlogRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	rec := synthRecordings(2)
+	if err := WriteAll(dir, &Result{Schema: SchemaV1, StartedAt: synthStart}, rec); err != nil {
+		t.Fatalf("WriteAll: %v", err)
+	}
+	want := rec.Commit.Intervals()
+	got, err := ReadHlog(filepath.Join(dir, "commit.hlog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(got) != 30 {
+		t.Fatalf("read %d intervals, wrote %d (want 30)", len(got), len(want))
+	}
+	var total int64
+	for i, h := range got {
+		w := want[i].Hist
+		if h.TotalCount() != w.TotalCount() || h.ValueAtQuantile(99) != w.ValueAtQuantile(99) || h.Max() != w.Max() {
+			t.Errorf("interval %d: count %d/%d p99 %d/%d", i, h.TotalCount(), w.TotalCount(), h.ValueAtQuantile(99), w.ValueAtQuantile(99))
+		}
+		if h.StartTimeMs() != w.StartTimeMs() || h.EndTimeMs()-h.StartTimeMs() != 1000 {
+			t.Errorf("interval %d: start %d want %d, length %d ms", i, h.StartTimeMs(), w.StartTimeMs(), h.EndTimeMs()-h.StartTimeMs())
+		}
+		if h.Tag() != "commit" {
+			t.Errorf("interval %d: tag %q", i, h.Tag())
+		}
+		total += h.TotalCount()
+	}
+	if total != rec.Commit.Count() {
+		t.Errorf("intervals hold %d values, recorder %d", total, rec.Commit.Count())
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "commit.hlog"))
+	for _, want := range []string{"#[Histogram log format version 1.3]", "#[StartTime: ", "#[BaseTime: ", `"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"`, "Tag=commit,"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("commit.hlog lacks %q", want)
+		}
+	}
+}
+
+func TestWriteAllIncomplete(t *testing.T) {
+	tests := []struct {
+		name string
+		r    *Result
+		rec  Recordings
+	}{
+		{"empty", &Result{}, Recordings{}},
+		{"no intervals", &Result{Schema: SchemaV1, Reason: "store unreachable", StartedAt: synthStart},
+			Recordings{Commit: NewRecorder("commit", synthStart)}},
+		{"one value", &Result{Schema: SchemaV1, Series: Series{T: []float64{0}, Offered: []float64{1}, Achieved: []float64{0}, Lag: []int64{0}, LagT: []float64{0}}},
+			func() Recordings {
+				rc := NewRecorder("e2e", synthStart)
+				rc.Record(synthStart, 5e6)
+				return Recordings{E2E: rc}
+			}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := WriteAll(dir, tc.r, tc.rec); err != nil {
+				t.Fatalf("WriteAll: %v", err)
+			}
+			r, err := ReadResult(filepath.Join(dir, "result.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Complete {
+				t.Error("incomplete result read back as complete")
+			}
+			ju, _ := os.ReadFile(filepath.Join(dir, "junit.xml"))
+			if !strings.Contains(string(ju), `name="run.complete"`) || !strings.Contains(string(ju), "run incomplete") {
+				t.Errorf("junit.xml lacks the failing run.complete case:\n%s", ju)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestReadResultBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, path, want string
+	}{
+		{"newer schema", write("v2.json", `{"schema":"evbench.result/v2","complete":true}`), "written by a newer evbench"},
+		{"truncated", write("trunc.json", `{"schema":"evbench.result/v1","complete":tr`), "truncated"},
+		{"no schema", write("noschema.json", `{"complete":true}`), `no "schema" field`},
+		{"other schema", write("other.json", `{"schema":"k6/summary"}`), "unknown schema"},
+		{"wrong types", write("types.json", `{"schema":"evbench.result/v1","complete":"yes"}`), "do not match"},
+		{"missing", filepath.Join(dir, "nope.json"), "does not exist"},
+		{"empty dir", t.TempDir(), "does not exist"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadResult(tc.path)
+			if err == nil {
+				t.Fatal("ReadResult succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q lacks %q", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), filepath.Base(tc.path)) {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestRegenerate(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteAll(dir, synthResult(), synthRecordings(3)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"report.md", "report.html", "junit.xml", "plots"} {
+		os.RemoveAll(filepath.Join(dir, name))
+	}
+	if err := Regenerate(dir); err != nil {
+		t.Fatalf("Regenerate: %v", err)
+	}
+	for _, name := range []string{"report.md", "report.html", "junit.xml", "plots/lag.png"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("not regenerated: %v", err)
+		}
+	}
+	// A missing .hlog is named in the error; the rest is still written.
+	os.Remove(filepath.Join(dir, "e2e.hlog"))
+	os.Remove(filepath.Join(dir, "report.md"))
+	err := Regenerate(dir)
+	if err == nil || !strings.Contains(err.Error(), "e2e.hlog") {
+		t.Fatalf("Regenerate without e2e.hlog: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.md")); err != nil {
+		t.Errorf("report.md not written despite the missing hlog: %v", err)
+	}
+}
+
+func TestMergeHistogramsFromResult(t *testing.T) {
+	// Two runs' histograms, stored in result.json, merged later must give
+	// the same percentiles as one histogram of all values.
+	recA, recB := synthRecordings(10), synthRecordings(11)
+	all := NewHistogram()
+	for _, rc := range []*Recorder{recA.Commit, recB.Commit} {
+		if n := all.Merge(rc.Total()); n != 0 {
+			t.Fatalf("merge dropped %d", n)
+		}
+	}
+	var merged = NewHistogram()
+	for i, rec := range []Recordings{recA, recB} {
+		dir := t.TempDir()
+		if err := WriteAll(dir, &Result{Schema: SchemaV1, StartedAt: synthStart}, rec); err != nil {
+			t.Fatal(err)
+		}
+		r, err := ReadResult(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := DecodeHistogram(r.Histograms.Commit)
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if n := merged.Merge(h); n != 0 {
+			t.Fatalf("run %d: merge dropped %d values", i, n)
+		}
+	}
+	if merged.TotalCount() != 60_000 || merged.TotalCount() != all.TotalCount() {
+		t.Fatalf("merged count %d, want %d", merged.TotalCount(), all.TotalCount())
+	}
+	for _, q := range []float64{50, 90, 99, 99.9, 99.99, 100} {
+		if a, b := merged.ValueAtQuantile(q), all.ValueAtQuantile(q); a != b {
+			t.Errorf("p%v: merged %d, direct %d", q, a, b)
+		}
+	}
+	if Summarize(merged) != Summarize(all) {
+		t.Errorf("summaries differ: %+v vs %+v", Summarize(merged), Summarize(all))
+	}
+}
