@@ -1,0 +1,149 @@
+package kafka
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is a parsed kafka:// DSN. Every field has a default so that
+// "kafka://127.0.0.1:9092" alone is a complete, durable configuration.
+type Config struct {
+	// Brokers are the seed brokers (host:port), from the DSN host list.
+	Brokers []string
+	// Topic is where events go. Default "evbench".
+	Topic string
+	// Partitions is the partition count for a created topic and the minimum
+	// accepted on an existing one. Default 12.
+	Partitions int32
+	// Acks is "all" (default, durable on every in-sync replica), "leader" or
+	// "none".
+	Acks string
+	// Idempotent enables the idempotent producer (default: true when
+	// acks=all; it requires acks=all).
+	Idempotent bool
+	// Consumer is "direct" (default: partitions assigned from the cursor) or
+	// "group" (a consumer group whose committed offsets decide where to
+	// resume; the cursor is then only a hint).
+	Consumer string
+	// Group is the consumer group id for consumer=group. Default "evbench".
+	Group string
+	// Compression is none (default), snappy, lz4 or zstd.
+	Compression string
+	// Linger is how long the producer waits to fill a batch. Default 0:
+	// the harness measures commit latency, and lingering would add to it.
+	Linger time.Duration
+	// DeliveryTimeout bounds how long one record may take to be acked,
+	// retries included, before Append fails. Default 5s. This is what makes a
+	// partitioned broker fail appends instead of hanging them.
+	DeliveryTimeout time.Duration
+}
+
+var knownParams = []string{"acks", "compression", "consumer", "delivery_timeout", "group", "idempotent", "linger", "partitions", "topic"}
+
+// ParseDSN parses kafka://host:9092[,host2:9092]?topic=...&partitions=...
+// Unknown parameters are rejected with the list of known ones, so a typo
+// never silently falls back to a default.
+func ParseDSN(dsn string) (Config, error) {
+	cfg := Config{Topic: "evbench", Partitions: 12, Acks: "all", Consumer: "direct", Group: "evbench", Compression: "none", DeliveryTimeout: 5 * time.Second}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return cfg, fmt.Errorf("kafka: DSN %q: %v; want e.g. %s", dsn, err, dsnExample)
+	}
+	if u.Scheme != "kafka" {
+		return cfg, fmt.Errorf("kafka: DSN %q: scheme %q; want kafka://host:port (e.g. %s)", dsn, u.Scheme, dsnExample)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return cfg, fmt.Errorf("kafka: DSN %q: unexpected path %q; put the topic in ?topic=", dsn, u.Path)
+	}
+	for _, h := range strings.Split(u.Host, ",") {
+		if h == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(h); err != nil || port == "" {
+			return cfg, fmt.Errorf("kafka: DSN %q: broker %q needs host:port, e.g. 127.0.0.1:9092", dsn, h)
+		}
+		cfg.Brokers = append(cfg.Brokers, h)
+	}
+	if len(cfg.Brokers) == 0 {
+		return cfg, fmt.Errorf("kafka: DSN %q: no broker; want e.g. %s", dsn, dsnExample)
+	}
+	q := u.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	idemSet := false
+	for _, k := range keys {
+		v := q.Get(k)
+		bad := func(want string) error {
+			return fmt.Errorf("kafka: DSN parameter %s=%q: want %s", k, v, want)
+		}
+		switch k {
+		case "topic":
+			if v == "" || strings.ContainsAny(v, "/\\ ") || len(v) > 249 {
+				return cfg, bad("a topic name of [a-zA-Z0-9._-], at most 249 characters")
+			}
+			cfg.Topic = v
+		case "partitions":
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || n < 1 {
+				return cfg, bad("a whole number >= 1")
+			}
+			cfg.Partitions = int32(n)
+		case "acks":
+			if v != "all" && v != "leader" && v != "none" {
+				return cfg, bad("all, leader or none")
+			}
+			cfg.Acks = v
+		case "idempotent":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return cfg, bad("true or false")
+			}
+			cfg.Idempotent, idemSet = b, true
+		case "consumer":
+			if v != "direct" && v != "group" {
+				return cfg, bad("direct or group")
+			}
+			cfg.Consumer = v
+		case "group":
+			if v == "" {
+				return cfg, bad("a non-empty consumer group id")
+			}
+			cfg.Group = v
+		case "compression":
+			if v != "none" && v != "snappy" && v != "lz4" && v != "zstd" {
+				return cfg, bad("none, snappy, lz4 or zstd")
+			}
+			cfg.Compression = v
+		case "linger", "delivery_timeout":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return cfg, bad("a duration with a unit, e.g. 0ms, 5ms or 5s")
+			}
+			if k == "linger" {
+				cfg.Linger = d
+			} else {
+				if d < 100*time.Millisecond {
+					return cfg, bad("at least 100ms")
+				}
+				cfg.DeliveryTimeout = d
+			}
+		default:
+			return cfg, fmt.Errorf("kafka: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+		}
+	}
+	if !idemSet {
+		cfg.Idempotent = cfg.Acks == "all"
+	}
+	if cfg.Idempotent && cfg.Acks != "all" {
+		return cfg, fmt.Errorf("kafka: DSN parameter idempotent=true needs acks=all (got acks=%s); set acks=all or idempotent=false", cfg.Acks)
+	}
+	return cfg, nil
+}

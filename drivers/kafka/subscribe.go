@@ -1,0 +1,138 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/evbench/evbench/drivers"
+)
+
+// Subscribe reads the topic from the cursor on with its own client, so a
+// slow projector never delays produce requests.
+//
+// consumer=direct (default) assigns every partition directly at the cursor's
+// offset (partitions absent from the cursor start at 0). consumer=group joins
+// the DSN's consumer group: a partition named in the cursor starts at the
+// cursor's offset the first time this subscription is assigned it; any other
+// partition resumes from the group's committed offset (or the start).
+// Delivered records are marked and committed automatically (every 5 s and on
+// return), so a restarted group consumer may see the last few seconds again
+// (at-least-once).
+//
+// It returns nil when ctx ends, the deliver error when deliver fails, and an
+// error when the driver is closed or a fetch fails for good.
+func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver func([]drivers.Delivered) error) error {
+	d.mu.RLock()
+	closed, parts := d.cl == nil, d.partitions
+	d.mu.RUnlock()
+	if closed {
+		return errClosed
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(d.closeCtx, cancel)
+	defer stop()
+
+	opts := []kgo.Opt{
+		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	}
+	group := d.cfg.Consumer == "group"
+	if group {
+		opts = append(opts, kgo.ConsumerGroup(d.cfg.Group), kgo.ConsumeTopics(d.cfg.Topic), kgo.AutoCommitMarks(),
+			kgo.AdjustFetchOffsetsFn(cursorSeeker(d.cfg.Topic, from)))
+	} else {
+		offs := make(map[int32]kgo.Offset, parts)
+		for p := int32(0); p < parts; p++ {
+			offs[p] = kgo.NewOffset().At(from[p])
+		}
+		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{d.cfg.Topic: offs}))
+	}
+	cl, err := d.newClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if group {
+			cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = cl.CommitMarkedOffsets(cctx)
+			ccancel()
+		}
+		cl.Close()
+	}()
+
+	for {
+		fs := cl.PollFetches(sctx)
+		if sctx.Err() != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return errClosed
+		}
+		if fs.IsClientClosed() {
+			return errClosed
+		}
+		for _, fe := range fs.Errors() {
+			if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
+				continue
+			}
+			// Retryable errors are retried inside the client and never
+			// surface; what reaches us here is terminal.
+			return fmt.Errorf("kafka: fetch %s/%d: %w", fe.Topic, fe.Partition, fe.Err)
+		}
+		n := fs.NumRecords()
+		if n == 0 {
+			continue
+		}
+		out := make([]drivers.Delivered, 0, n)
+		var decErr error
+		var last []*kgo.Record
+		fs.EachRecord(func(r *kgo.Record) {
+			if decErr != nil {
+				return
+			}
+			ev, err := fromRecord(r)
+			if err != nil {
+				decErr = err
+				return
+			}
+			out = append(out, ev)
+			if group {
+				last = append(last, r)
+			}
+		})
+		if decErr != nil {
+			return decErr
+		}
+		if err := deliver(out); err != nil {
+			return err
+		}
+		if group {
+			cl.MarkCommitRecords(last...)
+		}
+	}
+}
+
+// cursorSeeker moves each partition named in the cursor to the cursor's
+// offset on its first assignment, leaving later (rebalance) assignments at
+// the group's committed offsets.
+func cursorSeeker(topic string, from drivers.Cursor) func(context.Context, map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	var mu sync.Mutex
+	seeked := map[int32]bool{}
+	return func(_ context.Context, offs map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for p := range offs[topic] {
+			if at, ok := from[p]; ok && !seeked[p] {
+				offs[topic][p] = kgo.NewOffset().At(at).WithEpoch(-1)
+			}
+			seeked[p] = true
+		}
+		return offs, nil
+	}
+}
