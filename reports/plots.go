@@ -135,8 +135,11 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.XOffs = vg.Points(4)
+	p.Legend.Left = false
+	p.Legend.XOffs = -vg.Points(4)
+	p.Legend.TextStyle.Font.Size = vg.Points(10)
+	p.X.Tick.Marker = niceTicks{}
+	p.Y.Tick.Marker = niceTicks{}
 	p.Add(plotter.NewGrid())
 	return p
 }
@@ -180,7 +183,7 @@ func withShades(p *plot.Plot, w shades) {
 		p.X.Max = math.Max(p.X.Max, hi)
 	}
 	for _, c := range []struct {
-		c     color.RGBA
+		c     color.NRGBA
 		label string
 	}{{faultColor, "fault"}, {pauseColor, "consumer pause"}, {catchUpColor, "catch-up"}} {
 		for _, s := range w {
@@ -194,7 +197,7 @@ func withShades(p *plot.Plot, w shades) {
 }
 
 // legendSwatch draws a filled box in the legend.
-type legendSwatch struct{ c color.RGBA }
+type legendSwatch struct{ c color.NRGBA }
 
 func (s legendSwatch) Thumbnail(c *draw.Canvas) {
 	cl := s.c
@@ -241,7 +244,16 @@ func latencyPlot(title string, t, p50, p95, p99 []float64, w shades) (*plot.Plot
 	addLine(p, "p50", t, p50, 0, true)
 	addLine(p, "p95", t, p95, 1, true)
 	addLine(p, "p99", t, p99, 2, true)
+	headroom(p)
 	return p, nil
+}
+
+// headroom raises the y maximum so the legend and window labels at the
+// top do not hide the data.
+func headroom(p *plot.Plot) {
+	if p.Y.Max > p.Y.Min {
+		p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)*1.3
+	}
 }
 
 func hasData(ss ...[]float64) bool {
@@ -267,6 +279,7 @@ var spectrumTicks = plot.ConstantTicks{
 // the room it deserves. Returns nil when no histogram has values.
 func SpectrumPlot(title string, hs []NamedHist) (*plot.Plot, error) {
 	p := newPlot(title, "percentile (log scale of 1/(1-q))", "latency (ms)")
+	p.Legend.Left, p.Legend.XOffs = true, vg.Points(4)
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = spectrumTicks
 	p.Y.Min = 0
@@ -304,6 +317,7 @@ func SpectrumPlot(title string, hs []NamedHist) (*plot.Plot, error) {
 		}
 	}
 	p.X.Tick.Marker = ticks
+	headroom(p)
 	return p, nil
 }
 
@@ -320,6 +334,7 @@ func lagPlot(r *Result) (*plot.Plot, error) {
 	p.Y.Min = 0
 	withShades(p, timeWindows(r, true))
 	addLine(p, "lag", s.LagT, ys, 0, false)
+	headroom(p)
 	return p, nil
 }
 
@@ -336,6 +351,7 @@ func throughputPlot(r *Result, w shades) (*plot.Plot, error) {
 	if hasData(s.Failed) {
 		addLine(p, "failed", s.T, s.Failed, 2, false)
 	}
+	headroom(p)
 	return p, nil
 }
 

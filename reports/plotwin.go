@@ -13,14 +13,15 @@ import (
 type shade struct {
 	start, end float64
 	label      string
-	color      color.RGBA
+	color      color.NRGBA
 }
 
 // Window colours (translucent, so overlapping windows stay readable).
+// NRGBA: not premultiplied, so the alpha is what it says.
 var (
-	faultColor   = color.RGBA{R: 220, G: 50, B: 47, A: 45}
-	pauseColor   = color.RGBA{R: 38, G: 139, B: 210, A: 45}
-	catchUpColor = color.RGBA{R: 133, G: 153, B: 0, A: 55}
+	faultColor   = color.NRGBA{R: 220, G: 50, B: 47, A: 45}
+	pauseColor   = color.NRGBA{R: 38, G: 139, B: 210, A: 45}
+	catchUpColor = color.NRGBA{R: 133, G: 153, B: 0, A: 55}
 )
 
 // shades is a plot.Plotter drawing windows across the full height of the

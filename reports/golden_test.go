@@ -1,0 +1,61 @@
+package reports
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -run Golden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s (run with -update if intended)\n--- got ---\n%s", name, path, got)
+	}
+}
+
+func goldenResults() map[string]*Result {
+	failing := synthResult()
+	failing.Delivery.Lost = 3
+	failing.Gates = EvaluateGates(failing, []string{"commit.p95 < 1ms", "delivery.lost == 0", "catch_up.max < 10s", "commit.p97 < 1ms"}, nil)
+	failing.Errors = []ErrorCount{{Op: "append", Message: "refstore: append: connection reset | retried", Count: 10}}
+	incomplete := &Result{Schema: SchemaV1, Reason: "store unreachable: dial tcp 127.0.0.1:7000: connection refused",
+		Scenario: ScenarioInfo{Name: "burst"}, Driver: DriverInfo{Name: "postgres", DSN: "postgres://postgres:***@127.0.0.1:5432/test"},
+		StartedAt: synthStart}
+	return map[string]*Result{"pass": synthResult(), "fail": failing, "incomplete": incomplete}
+}
+
+func TestGoldenMarkdown(t *testing.T) {
+	for name, r := range goldenResults() {
+		t.Run(name, func(t *testing.T) { checkGolden(t, "report_"+name+".md", RenderMarkdown(r)) })
+	}
+}
+
+func TestGoldenJUnit(t *testing.T) {
+	for name, r := range goldenResults() {
+		t.Run(name, func(t *testing.T) {
+			b, err := RenderJUnit(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, "junit_"+name+".xml", b)
+		})
+	}
+}
