@@ -1,0 +1,246 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/evbench/evbench/drivers"
+	"github.com/jackc/pgx/v5"
+)
+
+// errDedupeMoved signals that the stored IDs changed between the optimistic
+// plan and the locked check; the append is retried with the new knowledge.
+var errDedupeMoved = errors.New("postgres: stored IDs changed during append")
+
+// Append stores the batch in one transaction and returns after COMMIT.
+// Event IDs already stored return their original positions and are not
+// written again (also within one batch: the first occurrence wins).
+//
+// Happy path, two round trips: [BEGIN; lock head; dedupe; bump stream
+// versions] then [INSERT; update head; NOTIFY; COMMIT] (COPY adds one).
+func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: append: %w", err)
+	}
+	if d.closed.Load() {
+		return nil, errClosed
+	}
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: append: acquire connection: %w", err)
+	}
+	defer conn.Release() // the pool destroys a connection left mid-transaction
+	known := map[[16]byte]int64{}
+	for attempt := 0; ; attempt++ {
+		pos, err := d.appendTx(ctx, conn.Conn(), batch, known)
+		if err == nil {
+			return pos, nil
+		}
+		rollback(conn.Conn())
+		if !errors.Is(err, errDedupeMoved) || attempt == 3 {
+			return nil, fmt.Errorf("postgres: append %d events: %w", len(batch), err)
+		}
+	}
+}
+
+// rollback ends a failed transaction so the connection can be reused.
+func rollback(c *pgx.Conn) {
+	if c.IsClosed() || c.PgConn().TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c.Exec(ctx, "ROLLBACK") // on failure the pool discards the connection
+}
+
+// plan is the part of a batch that must be written.
+type plan struct {
+	fresh  []int    // batch indexes to insert (first occurrence, not stored)
+	keys   []string // distinct keys of fresh, first-seen order
+	counts []int64  // fresh events per key
+}
+
+func makePlan(batch []drivers.Event, known map[[16]byte]int64) plan {
+	var p plan
+	seen := make(map[[16]byte]bool, len(batch))
+	keyIdx := map[string]int{}
+	for i := range batch {
+		id := batch[i].ID
+		if _, stored := known[id]; stored || seen[id] {
+			continue
+		}
+		seen[id] = true
+		p.fresh = append(p.fresh, i)
+		k, ok := keyIdx[batch[i].Key]
+		if !ok {
+			k = len(p.keys)
+			keyIdx[batch[i].Key] = k
+			p.keys = append(p.keys, batch[i].Key)
+			p.counts = append(p.counts, 0)
+		}
+		p.counts[k]++
+	}
+	return p
+}
+
+// appendTx runs one attempt. known holds IDs believed stored (updated in
+// place when the locked check disagrees, with errDedupeMoved).
+func (d *Driver) appendTx(ctx context.Context, c *pgx.Conn, batch []drivers.Event, known map[[16]byte]int64) ([]drivers.Position, error) {
+	p := makePlan(batch, known)
+	ids := make([][16]byte, len(batch))
+	for i := range batch {
+		ids[i] = batch[i].ID
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(d.sql.lockHead)
+	b.Queue(d.sql.dedupe, ids)
+	if len(p.fresh) > 0 {
+		b.Queue(d.sql.bumpStream, p.keys, p.counts)
+	}
+	br := c.SendBatch(ctx, b)
+	var last int64
+	found := map[[16]byte]int64{}
+	versions := make(map[string]int64, len(p.keys))
+	err := func() error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if err := br.QueryRow().Scan(&last); err != nil {
+			return fmt.Errorf("lock head: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("dedupe: %w", err)
+		}
+		for rows.Next() {
+			var id [16]byte
+			var pos int64
+			if err := rows.Scan(&id, &pos); err != nil {
+				rows.Close()
+				return fmt.Errorf("dedupe: %w", err)
+			}
+			found[id] = pos - 1
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("dedupe: %w", err)
+		}
+		if len(p.fresh) == 0 {
+			return nil
+		}
+		rows, err = br.Query()
+		if err != nil {
+			return fmt.Errorf("stream versions: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			var v int64
+			if err := rows.Scan(&k, &v); err != nil {
+				rows.Close()
+				return fmt.Errorf("stream versions: %w", err)
+			}
+			versions[k] = v
+		}
+		return rows.Err()
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(found) != len(known) {
+		for id, off := range found {
+			known[id] = off
+		}
+		return nil, errDedupeMoved
+	}
+	pos := make([]drivers.Position, len(batch))
+	if len(p.fresh) == 0 {
+		rollback(c)
+		for i := range batch {
+			pos[i] = drivers.Position{Offset: known[batch[i].ID]}
+		}
+		return pos, nil
+	}
+	if err := d.write(ctx, c, batch, p, last, versions); err != nil {
+		return nil, err
+	}
+	assigned := make(map[[16]byte]int64, len(p.fresh))
+	for j, i := range p.fresh {
+		assigned[batch[i].ID] = last + int64(j) // 0-based offset = 1-based position - 1
+	}
+	for i := range batch {
+		off, ok := assigned[batch[i].ID]
+		if !ok {
+			off = known[batch[i].ID]
+		}
+		pos[i] = drivers.Position{Offset: off}
+	}
+	return pos, nil
+}
+
+// write inserts the fresh events at positions last+1..., moves the head,
+// notifies and commits.
+func (d *Driver) write(ctx context.Context, c *pgx.Conn, batch []drivers.Event, p plan, last int64, versions map[string]int64) error {
+	n := len(p.fresh)
+	// first version per key = new version - count + 1
+	next := make(map[string]int64, len(p.keys))
+	for k, key := range p.keys {
+		next[key] = versions[key] - p.counts[k] + 1
+	}
+	positions := make([]int64, n)
+	streams := make([]string, n)
+	svers := make([]int64, n)
+	ids := make([][16]byte, n)
+	types := make([]string, n)
+	payloads := make([][]byte, n)
+	seqs := make([]int64, n)
+	created := make([]int64, n)
+	for j, i := range p.fresh {
+		e := &batch[i]
+		positions[j] = last + 1 + int64(j)
+		streams[j] = e.Key
+		svers[j] = next[e.Key]
+		next[e.Key]++
+		ids[j], types[j], payloads[j] = e.ID, e.Type, e.Payload
+		seqs[j], created[j] = int64(e.Seq), e.CreatedAt
+	}
+	b := &pgx.Batch{}
+	if d.cfg.BatchInsert == "copy" {
+		rows := make([][]any, n)
+		for j := range rows {
+			rows[j] = []any{positions[j], streams[j], svers[j], ids[j], types[j], payloads[j], seqs[j], created[j]}
+		}
+		if _, err := c.CopyFrom(ctx, pgx.Identifier{d.cfg.Schema, d.cfg.Table}, d.sql.columns, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy: %w", err)
+		}
+	} else {
+		b.Queue(d.sql.insert, positions, streams, svers, ids, types, payloads, seqs, created)
+	}
+	b.Queue(d.sql.setHead, last+int64(n))
+	b.Queue(d.sql.notify, d.n.channel, strconv.FormatInt(last+int64(n), 10))
+	b.Queue("COMMIT")
+	br := c.SendBatch(ctx, b)
+	for i := 0; i < b.Len(); i++ {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return fmt.Errorf("insert/commit: %w", err)
+		}
+		if i == b.Len()-1 && tag.String() != "COMMIT" {
+			br.Close()
+			return fmt.Errorf("commit: transaction was rolled back (%s)", tag)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
