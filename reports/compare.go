@@ -1,0 +1,214 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"strings"
+	"text/tabwriter"
+)
+
+// CompareRow is one metric across results; Values[i] is absent when
+// Present[i] is false.
+type CompareRow struct {
+	Metric  string
+	Unit    string
+	Values  []float64
+	Present []bool
+	// Worse is "higher" or "lower": which direction of change is worse.
+	Worse string
+}
+
+// Comparison puts several results side by side, the first being the
+// reference for relative changes.
+type Comparison struct {
+	Names    []string
+	Results  []*Result
+	Rows     []CompareRow
+	Warnings []string
+}
+
+// compareMetrics are the rows of a comparison: metric, unit, worse direction.
+var compareMetrics = []struct{ metric, label, unit, worse string }{
+	{"commit.p50", "commit p50", "ms", "higher"},
+	{"commit.p95", "commit p95", "ms", "higher"},
+	{"commit.p99", "commit p99", "ms", "higher"},
+	{"e2e.p99", "e2e p99", "ms", "higher"},
+	{"achieved_rate", "achieved rate", "events/s", "lower"},
+	{"rebuild.events_per_sec", "rebuild", "events/s", "lower"},
+	{"catch_up.max", "catch-up max", "s", "higher"},
+	{"delivery.lost", "lost", "events", "higher"},
+}
+
+// NewComparison builds the table and the warnings: different scenarios
+// (allowed, but the numbers then measure different things), a differently
+// resolved scenario under the same name, incomplete runs.
+func NewComparison(names []string, rs []*Result) *Comparison {
+	c := &Comparison{Names: names, Results: rs}
+	ms := make([]map[string]float64, len(rs))
+	for i, r := range rs {
+		ms[i] = Metrics(r)
+	}
+	for _, cm := range compareMetrics {
+		row := CompareRow{Metric: cm.label, Unit: cm.unit, Worse: cm.worse}
+		for _, m := range ms {
+			v, ok := m[cm.metric]
+			row.Values = append(row.Values, v)
+			row.Present = append(row.Present, ok)
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	if len(rs) == 0 {
+		return c
+	}
+	ref := rs[0]
+	for i, r := range rs[1:] {
+		n := names[i+1]
+		switch {
+		case r.Scenario.Name != ref.Scenario.Name:
+			c.Warnings = append(c.Warnings, fmt.Sprintf("WARNING: different scenarios: %s ran %q, %s ran %q; the numbers measure different workloads", names[0], ref.Scenario.Name, n, r.Scenario.Name))
+		case !sameJSON(r.Scenario.Resolved, ref.Scenario.Resolved):
+			c.Warnings = append(c.Warnings, fmt.Sprintf("WARNING: scenario %q was resolved differently in %s and %s (--set, --duration or --rate-scale differ)", r.Scenario.Name, names[0], n))
+		}
+	}
+	for i, r := range rs {
+		if !r.Complete {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("WARNING: %s is an incomplete run: %s", names[i], orDash(r.Reason)))
+		}
+	}
+	return c
+}
+
+func sameJSON(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+// cell formats one value with its change relative to the first result,
+// marking a change in the worse direction with "worse".
+func (c *Comparison) cell(row CompareRow, i int) string {
+	if !row.Present[i] {
+		return "-"
+	}
+	s := num(row.Values[i])
+	if i == 0 || !row.Present[0] {
+		return s
+	}
+	a, b := row.Values[0], row.Values[i]
+	s += " (" + relChange(a, b)
+	if (row.Worse == "higher" && b > a) || (row.Worse == "lower" && b < a) {
+		s += ", worse"
+	}
+	return s + ")"
+}
+
+// Text renders the comparison as an aligned plain-text table, warnings
+// first, with changes relative to the first result.
+func (c *Comparison) Text() string {
+	var b strings.Builder
+	for _, w := range c.Warnings {
+		b.WriteString(w + "\n")
+	}
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "metric\t")
+	for _, n := range c.Names {
+		fmt.Fprint(tw, n+"\t")
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprint(tw, "scenario / driver\t")
+	for _, r := range c.Results {
+		fmt.Fprintf(tw, "%s / %s\t", r.Scenario.Name, r.Driver.Name)
+	}
+	fmt.Fprintln(tw)
+	for _, row := range c.Rows {
+		fmt.Fprintf(tw, "%s (%s)\t", row.Metric, row.Unit)
+		for i := range c.Results {
+			fmt.Fprint(tw, c.cell(row, i)+"\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	if len(c.Results) > 1 {
+		b.WriteString("Changes are relative to " + c.Names[0] + "; \"worse\" marks the direction that hurts (latency up, throughput down).\n")
+	}
+	return b.String()
+}
+
+var compareTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>evbench comparison</title>
+<style>{{.CSS}}</style><script>{{.JS}}</script></head><body>
+<div id="render-check" data-rendered="no"></div>
+<pre id="js-errors" data-count="0" style="display:none"></pre>
+<h1>evbench comparison</h1>
+{{range .C.Warnings}}<div class="warn">{{.}}</div>{{end}}
+<h2>Key numbers</h2>
+<table id="summary"><tr><th class="l">metric</th>{{range .C.Names}}<th>{{.}}</th>{{end}}</tr>
+<tr><td class="l">scenario / driver</td>{{range .C.Results}}<td>{{.Scenario.Name}} / {{.Driver.Name}}</td>{{end}}</tr>
+<tr><td class="l">verdict</td>{{range .Verdicts}}<td><span class="s {{.}}">{{.}}</span></td>{{end}}</tr>
+{{range .Rows}}<tr><td class="l">{{index . 0}}</td>{{range slice . 1}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+<p class="meta">Changes are relative to the first result.</p>
+<h2>Percentile spectra</h2>
+{{range .Plots}}<figure id="plot-{{.Name}}"><img alt="{{.Title}}" src="{{.URI}}"><figcaption>{{.Title}}</figcaption></figure>
+{{else}}<p>No histograms to plot.</p>{{end}}
+</body></html>
+`))
+
+// RenderCompareHTML renders a self-contained comparison page with the
+// table and the overlaid commit and end-to-end percentile spectra.
+func RenderCompareHTML(c *Comparison) ([]byte, error) {
+	var plots []Plot
+	for _, k := range []struct{ name, title, which string }{
+		{"commit_spectrum", "Commit latency percentile spectrum", "commit"},
+		{"e2e_spectrum", "End-to-end latency percentile spectrum", "end-to-end"},
+	} {
+		var hs []NamedHist
+		for i, r := range c.Results {
+			for _, h := range resultHists(r, "") {
+				if h.Label == k.which {
+					hs = append(hs, NamedHist{Label: c.Names[i], Hist: h.Hist})
+				}
+			}
+		}
+		p, err := SpectrumPlot(k.title, hs)
+		if err != nil || p == nil {
+			continue
+		}
+		pl, err := encodePlot(k.name, k.title, p)
+		if err != nil {
+			return nil, err
+		}
+		pl.PNG = nil // SVG is enough inside HTML
+		plots = append(plots, pl)
+	}
+	var rows [][]string
+	for _, row := range c.Rows {
+		cells := []string{row.Metric + " (" + row.Unit + ")"}
+		for i := range c.Results {
+			cells = append(cells, c.cell(row, i))
+		}
+		rows = append(rows, cells)
+	}
+	var verdicts []string
+	for _, r := range c.Results {
+		verdicts = append(verdicts, Verdict(r))
+	}
+	var buf bytes.Buffer
+	err := compareTmpl.Execute(&buf, map[string]any{
+		"C": c, "CSS": template.CSS(pageCSS), "JS": template.JS(errorCatcherJS),
+		"Rows": rows, "Verdicts": verdicts, "Plots": htmlPlots(plots),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render comparison: %w", err)
+	}
+	return buf.Bytes(), nil
+}
