@@ -56,6 +56,8 @@ var libpqParams = map[string]bool{
 	"pool_max_conn_idle_time": true, "pool_health_check_period": true, "pool_max_conn_lifetime_jitter": true,
 }
 
+var kvPassword = regexp.MustCompile(`((?:^|\s)(?:ssl)?password\s*=\s*)('[^']*'|\S+)`)
+
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
 
 // parseDSN splits dsn into the evbench Config and the DSN handed to pgx.
@@ -70,7 +72,10 @@ func parseDSN(dsn string) (Config, string, error) {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return cfg, "", fmt.Errorf("postgres: DSN %q is not a postgres:// URL; use e.g. %s", redact(dsn), dsnExample)
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return cfg, "", fmt.Errorf("postgres: DSN query string: %v; separate parameters with &", err)
+	}
 	var unknown []string
 	for k, vs := range q {
 		v := vs[len(vs)-1]
@@ -138,6 +143,10 @@ func redact(dsn string) string {
 	if err != nil {
 		// Not a URL: never echo something that may hold a secret.
 		return "<unparseable DSN>"
+	}
+	if u.Scheme == "" {
+		// keyword=value form
+		return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
 	}
 	if u.User != nil {
 		if _, has := u.User.Password(); has {

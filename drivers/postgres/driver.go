@@ -23,6 +23,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
@@ -180,7 +181,10 @@ func connectError(err error, target string, cc *pgx.ConnConfig, dsn string) erro
 		return fmt.Errorf("postgres: connect to %s: %s (SQLSTATE %s)", target, pgErr.Message, pgErr.Code)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		return fmt.Errorf("postgres: connect to %s: no answer within %s; is the server running and reachable?", target, connectTimeout)
+		return fmt.Errorf("postgres: connect to %s: no answer within %s; is the server running and reachable?", target, cc.ConnectTimeout)
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("postgres: connect to %s: connection refused; is the server running on that port?", target)
 	}
 	return fmt.Errorf("postgres: connect to %s: %s", target, redactErr(err, dsn))
 }

@@ -17,8 +17,8 @@ type statements struct {
 
 func newStatements(n names, cfg Config) statements {
 	return statements{
-		lockHead:   fmt.Sprintf(`SELECT pos FROM %s WHERE id = 1 FOR UPDATE`, n.head),
-		dedupe:     fmt.Sprintf(`SELECT event_id, position FROM %s WHERE event_id = ANY($1::uuid[])`, n.events),
+		lockHead: fmt.Sprintf(`SELECT pos FROM %s WHERE id = 1 FOR UPDATE`, n.head),
+		dedupe:   fmt.Sprintf(`SELECT event_id, position FROM %s WHERE event_id = ANY($1::uuid[])`, n.events),
 		bumpStream: fmt.Sprintf(`INSERT INTO %[1]s AS s (stream_id, version) SELECT * FROM unnest($1::text[], $2::bigint[])
 			ON CONFLICT (stream_id) DO UPDATE SET version = s.version + excluded.version RETURNING stream_id, version`, n.streams),
 		insert: fmt.Sprintf(`INSERT INTO %s (position, stream_id, stream_version, event_id, type, payload, seq, created_at_ns)
