@@ -18,7 +18,6 @@ type scenarioSource struct {
 	keys     scenarios.KeyPicker
 	names    []string // key index -> key, built lazily
 	seqs     []uint64 // key index -> last sequence handed out
-	types    []string
 	payloads *fixtures.Generator
 	ledger   *ledger
 }
@@ -38,7 +37,6 @@ func newScenarioSource(sc *scenarios.Scenario, seed uint64, l *ledger) (*scenari
 		keys:     kp,
 		names:    make([]string, n),
 		seqs:     make([]uint64, n),
-		types:    gen.Types(),
 		payloads: gen,
 		ledger:   l,
 	}, nil
@@ -54,7 +52,7 @@ func (s *scenarioSource) next(first int64, count int, scheduled time.Time, batch
 	for i := 0; i < count; i++ {
 		n := first + int64(i)
 		s.seqs[k]++
-		typ := s.types[s.rng.IntN(len(s.types))]
+		typ := s.payloads.PickType()
 		id := s.ledger.eventID(n)
 		s.ledger.keys[n] = int32(k)
 		batch = append(batch, drivers.Event{
