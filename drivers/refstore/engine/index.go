@@ -1,38 +1,34 @@
 package engine
 
-// dedupe remembers the positions of the most recent window event IDs: a
-// bounded map plus a ring that evicts the oldest, so memory stays flat no
-// matter how long the log grows.
+// dedupe remembers the positions of recent event IDs in two generations of
+// window/2 IDs each: when the young map fills it becomes the old one and the
+// previous old one is dropped. Memory is bounded (at most window IDs) and,
+// unlike a ring with deletes, the maps never fill up with tombstones. An ID is
+// remembered for at least window/2 and at most window later events.
 type dedupe struct {
-	m    map[[16]byte]uint64
-	ring [][16]byte
-	head int
-	full bool
+	young, old map[[16]byte]uint64
+	half       int
 }
 
 func newDedupe(window int) *dedupe {
-	return &dedupe{m: make(map[[16]byte]uint64, min(window, 1<<16)), ring: make([][16]byte, window)}
+	h := max(window/2, 1)
+	return &dedupe{young: make(map[[16]byte]uint64, min(h, 1<<16)), half: h}
 }
 
 func (d *dedupe) get(id [16]byte) (uint64, bool) {
-	p, ok := d.m[id]
+	if p, ok := d.young[id]; ok {
+		return p, true
+	}
+	p, ok := d.old[id]
 	return p, ok
 }
 
 func (d *dedupe) put(id [16]byte, pos uint64) {
-	if d.full {
-		old := d.ring[d.head]
-		if p, ok := d.m[old]; ok && p <= pos {
-			delete(d.m, old)
-		}
+	if len(d.young) >= d.half {
+		d.old = d.young
+		d.young = make(map[[16]byte]uint64, len(d.old))
 	}
-	d.ring[d.head] = id
-	d.m[id] = pos
-	d.head++
-	if d.head == len(d.ring) {
-		d.head = 0
-		d.full = true
-	}
+	d.young[id] = pos
 }
 
 // streams maps a stream id to its next version (its event count). Pointers

@@ -77,8 +77,10 @@ type Log struct {
 	next    uint64
 	streams streams
 	dedupe  *dedupe
-	failed  error
-	gc      groupState
+	// dedupeFrom is the first position recovery adds to dedupe.
+	dedupeFrom uint64
+	failed     error
+	gc         groupState
 
 	report RecoveryReport
 }

@@ -56,9 +56,10 @@ type Options struct {
 	// IndexEvery is the sparse index stride in records; default 4096
 	// (10M events cost about 2,500 entries).
 	IndexEvery uint64
-	// DedupeWindow is how many most recent event IDs are remembered for
-	// idempotent appends; default 1,048,576 (about 60 MB). A retry of an
-	// event older than the window is written again.
+	// DedupeWindow bounds the event IDs remembered for idempotent appends;
+	// default 1,048,576 (about 60 MB). An ID is remembered for at least
+	// DedupeWindow/2 later events; a retry older than that may be written
+	// again.
 	DedupeWindow int
 	// MaxGroupBytes caps one commit group's write; default 8 MiB.
 	MaxGroupBytes int

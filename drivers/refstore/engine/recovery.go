@@ -128,6 +128,11 @@ func (l *Log) loadSegments() error {
 		}
 	}
 	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	if len(bases) > 0 && bases[len(bases)-1] > uint64(l.opts.DedupeWindow) {
+		// The head is at least the last base, so older IDs are outside the
+		// dedupe window anyway: skip them (most of a large log's scan).
+		l.dedupeFrom = bases[len(bases)-1] - uint64(l.opts.DedupeWindow)
+	}
 	for i, b := range bases {
 		last := i == len(bases)-1
 		if b != l.next {
@@ -260,9 +265,11 @@ func (l *Log) index(s *segment, b []byte, off int64) {
 	if pos%l.opts.IndexEvery == 0 {
 		s.index = append(s.index, indexEntry{pos: pos, off: off})
 	}
-	var id [16]byte
-	copy(id[:], b[32:48])
-	l.dedupe.put(id, pos)
+	if pos >= l.dedupeFrom {
+		var id [16]byte
+		copy(id[:], b[32:48])
+		l.dedupe.put(id, pos)
+	}
 	sl := int(le.Uint16(b[64:]))
 	l.streams.setBytes(b[record.HeaderSize:record.HeaderSize+sl], le.Uint64(b[16:])+1)
 	l.next = pos + 1
