@@ -12,7 +12,7 @@ func Verdict(r *Result) string {
 	switch {
 	case !r.Complete:
 		return "INCOMPLETE"
-	case !DeliveryOK(r) || !GatesOK(r.Gates):
+	case !DeliveryOK(r) || !GatesOK(r.Gates) || !GatesOK(r.SteadyState):
 		return "FAIL"
 	}
 	return "PASS"
