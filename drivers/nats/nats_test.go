@@ -1,0 +1,81 @@
+package nats
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/drivertest"
+)
+
+// machineServer is the JetStream server this machine runs for tests.
+const machineServer = "127.0.0.1:4222"
+
+func startServer(t testing.TB) *EmbeddedServer {
+	t.Helper()
+	e, err := Embed(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e.(*EmbeddedServer)
+}
+
+// uniqueParams names a fresh stream and subject prefix, so parallel runs on
+// a shared server never collide.
+func uniqueParams() string {
+	var b [4]byte
+	rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	return "?stream=EVBENCH_TEST_" + strings.ToUpper(s) + "&subjects=evbtest." + s + ".>"
+}
+
+// openFresh opens a driver on a fresh stream and deletes it in Cleanup.
+func openFresh(t testing.TB, base, params string) *Driver {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := Open(ctx, base+uniqueParams()+params, drivers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = d.js.DeleteStream(ctx, d.cfg.Stream)
+		d.Close()
+	})
+	return d
+}
+
+func TestConformanceEmbedded(t *testing.T) {
+	e := startServer(t)
+	drivertest.Run(t, func(t *testing.T) drivers.Driver { return openFresh(t, e.DSN(), "") })
+}
+
+func TestConformanceEmbeddedDurable(t *testing.T) {
+	e := startServer(t)
+	drivertest.Run(t, func(t *testing.T) drivers.Driver { return openFresh(t, e.DSN(), "&consumer=durable&storage=memory") })
+}
+
+func TestConformanceMachineServer(t *testing.T) {
+	drivertest.RequireService(t, "nats", machineServer)
+	drivertest.Run(t, func(t *testing.T) drivers.Driver { return openFresh(t, "nats://"+machineServer, "") })
+}
+
+func TestRegistered(t *testing.T) {
+	r, err := drivers.Lookup("nats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Embed == nil || r.DSNExample != "nats://127.0.0.1:4222?stream=EVBENCH" {
+		t.Fatalf("registration incomplete: %+v", r)
+	}
+	if got := r.RedactDSN("nats://bob:s3cret@127.0.0.1:4222?stream=X"); strings.Contains(got, "s3cret") {
+		t.Fatalf("RedactDSN kept the password: %s", got)
+	}
+}

@@ -1,0 +1,205 @@
+package nats
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/evbench/evbench/drivers"
+)
+
+// maxDeliver caps one deliver call.
+const maxDeliver = 1024
+
+type inbound struct {
+	ev  drivers.Delivered
+	msg jetstream.Msg
+	err error
+}
+
+// Subscribe reads the stream from the cursor on (offset o = stream sequence
+// o+1), catch-up then live, delivering in batches of what has arrived.
+//
+// consumer=ordered (default) uses an ordered consumer, which the client
+// recreates itself after a gap or a lost heartbeat. consumer=durable uses
+// the DSN's durable pull consumer (ack-all after each delivered batch): with
+// an empty cursor it resumes where the durable left off; with a non-empty
+// cursor the durable is recreated at the cursor.
+//
+// It returns nil when ctx ends, the deliver error when deliver fails, and an
+// error when the driver is closed or the connection is lost for good.
+func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver func([]drivers.Delivered) error) error {
+	if d.isClosed() {
+		return errClosed
+	}
+	cons, err := d.consumer(ctx, from)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	ch := make(chan inbound, d.cfg.MaxPending)
+	quit := make(chan struct{})
+	defer close(quit)
+	push := func(in inbound) {
+		select {
+		case ch <- in:
+		case <-quit:
+		}
+	}
+	prefix := d.cfg.prefix()
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		ev, err := fromMsg(prefix, m)
+		push(inbound{ev: ev, msg: m, err: err})
+	},
+		jetstream.PullMaxMessages(min(d.cfg.MaxPending, 4096)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if terminal(err) {
+				push(inbound{err: fmt.Errorf("nats: consume stream %s: %w", d.cfg.Stream, err)})
+			}
+		}))
+	if err != nil {
+		return fmt.Errorf("nats: consume stream %s: %w", d.cfg.Stream, err)
+	}
+	defer cc.Stop()
+	durable := d.cfg.Consumer == "durable"
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	batch := make([]drivers.Delivered, 0, maxDeliver)
+	for {
+		var first inbound
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.closeCtx.Done():
+			return errClosed
+		case <-tick.C:
+			if d.nc.IsClosed() {
+				return fmt.Errorf("nats: connection to %s lost for good", strings.Join(d.cfg.Servers, ","))
+			}
+			continue
+		case first = <-ch:
+		}
+		batch = batch[:0]
+		var last jetstream.Msg
+		in := first
+		for {
+			if in.err != nil {
+				return in.err
+			}
+			batch = append(batch, in.ev)
+			last = in.msg
+			if len(batch) == maxDeliver {
+				break
+			}
+			var more bool
+			select {
+			case in, more = <-ch:
+			default:
+			}
+			if !more {
+				break
+			}
+		}
+		if err := deliver(batch); err != nil {
+			return err
+		}
+		if durable && last != nil {
+			_ = last.Ack() // AckAll: acknowledges everything up to it
+		}
+		batch = make([]drivers.Delivered, 0, maxDeliver) // deliver may keep the slice
+	}
+}
+
+// terminal reports errors after which the consumer will never deliver again.
+func terminal(err error) bool {
+	return errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
+		errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
+}
+
+func (d *Driver) consumer(ctx context.Context, from drivers.Cursor) (jetstream.Consumer, error) {
+	start := uint64(from[0]) + 1
+	policy := jetstream.DeliverByStartSequencePolicy
+	if start <= 1 {
+		policy, start = jetstream.DeliverAllPolicy, 0
+	}
+	if d.cfg.Consumer == "ordered" {
+		c, err := d.js.OrderedConsumer(ctx, d.cfg.Stream, jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{d.cfg.Subjects},
+			DeliverPolicy:  policy,
+			OptStartSeq:    start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("nats: ordered consumer on %s: %w", d.cfg.Stream, err)
+		}
+		return c, nil
+	}
+	if len(from) == 0 {
+		c, err := d.js.Consumer(ctx, d.cfg.Stream, d.cfg.Durable)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("nats: durable consumer %s on %s: %w", d.cfg.Durable, d.cfg.Stream, err)
+		}
+	} else if err := d.js.DeleteConsumer(ctx, d.cfg.Stream, d.cfg.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("nats: move durable consumer %s to the cursor: %w", d.cfg.Durable, err)
+	}
+	c, err := d.js.CreateOrUpdateConsumer(ctx, d.cfg.Stream, jetstream.ConsumerConfig{
+		Durable:       d.cfg.Durable,
+		FilterSubject: d.cfg.Subjects,
+		DeliverPolicy: policy,
+		OptStartSeq:   start,
+		AckPolicy:     jetstream.AckAllPolicy,
+		MaxAckPending: max(d.cfg.MaxPending*4, 16384),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nats: create durable consumer %s on %s: %w", d.cfg.Durable, d.cfg.Stream, err)
+	}
+	return c, nil
+}
+
+// fromMsg decodes a stored message back into the event and its position.
+func fromMsg(prefix string, m jetstream.Msg) (drivers.Delivered, error) {
+	meta, err := m.Metadata()
+	if err != nil {
+		return drivers.Delivered{}, fmt.Errorf("nats: message on %s: %w", m.Subject(), err)
+	}
+	h := m.Headers()
+	out := drivers.Delivered{
+		Event: drivers.Event{
+			Key:     strings.TrimPrefix(m.Subject(), prefix),
+			Type:    h.Get(hType),
+			Payload: m.Data(),
+		},
+		Position: drivers.Position{Offset: int64(meta.Sequence.Stream) - 1},
+	}
+	if k := h.Values(hKey); len(k) > 0 {
+		out.Key = k[0]
+	}
+	bad := func(name string, err error) (drivers.Delivered, error) {
+		return out, fmt.Errorf("nats: stream seq %d: header %s: %v (not written by evbench?)", meta.Sequence.Stream, name, err)
+	}
+	id := h.Get(nats.MsgIdHdr)
+	if len(id) != 32 {
+		return bad(nats.MsgIdHdr, fmt.Errorf("want 32 hex digits, got %q", id))
+	}
+	if _, err := hex.Decode(out.ID[:], []byte(id)); err != nil {
+		return bad(nats.MsgIdHdr, err)
+	}
+	if out.Seq, err = strconv.ParseUint(h.Get(hSeq), 10, 64); err != nil {
+		return bad(hSeq, err)
+	}
+	if out.CreatedAt, err = strconv.ParseInt(h.Get(hCreatedAt), 10, 64); err != nil {
+		return bad(hCreatedAt, err)
+	}
+	return out, nil
+}
