@@ -122,7 +122,7 @@ func TestPartitionStopsTrafficOnlyOnItsPathAndHeals(t *testing.T) {
 	if err := c.Start(ctx, start, []scenarios.Fault{fault("partition", PathProducer, "0s", "1s", nil)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "partition in effect", func() bool { return c.activeLen() == 1 })
+	waitFor(t, "partition in effect", func() bool { return len(c.Windows()) == 1 })
 
 	if _, err := roundTrip(conn, []byte("during"), 300*time.Millisecond); err == nil {
 		t.Fatal("round trip on the producer path succeeded during a partition")
@@ -134,7 +134,7 @@ func TestPartitionStopsTrafficOnlyOnItsPathAndHeals(t *testing.T) {
 		t.Fatalf("consumer path affected by a producer partition: %v", err)
 	}
 
-	waitFor(t, "partition removed", func() bool { return c.activeLen() == 0 })
+	waitFor(t, "partition removed", func() bool { return c.endedLen() == 1 })
 	if _, err := dialTrip(prod, addr, 2*time.Second); err != nil {
 		t.Fatalf("new producer connection after the partition: %v", err)
 	}
@@ -157,7 +157,7 @@ func TestDownRefusesThenRestoresSamePort(t *testing.T) {
 		conn.Close()
 		t.Fatalf("listener %s still accepts while down", listen)
 	}
-	waitFor(t, "down removed", func() bool { return c.activeLen() == 0 })
+	waitFor(t, "down removed", func() bool { return c.endedLen() == 1 })
 	if _, err := dialTrip(prod, addr, 2*time.Second); err != nil {
 		t.Fatalf("dial after down ended: %v", err)
 	}
@@ -262,9 +262,9 @@ func TestStartStopsWhenContextEnds(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "latency in effect", func() bool { return c.activeLen() == 1 })
+	waitFor(t, "latency in effect", func() bool { return len(c.Windows()) == 1 })
 	cancel()
-	waitFor(t, "faults removed after ctx end", func() bool { return c.activeLen() == 0 })
+	waitFor(t, "faults removed after ctx end", func() bool { return c.endedLen() == 1 })
 	if rtt, err := dialTrip(prod, addr, 2*time.Second); err != nil || rtt >= 200*time.Millisecond {
 		t.Fatalf("after ctx end: rtt %v err %v, want the latency gone", rtt, err)
 	}

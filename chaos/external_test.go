@@ -115,7 +115,7 @@ func TestExternalRoundTripDeletesOnlyOwnProxies(t *testing.T) {
 	if _, err := dialTrip(cons, echo, 300*time.Millisecond); err == nil {
 		t.Fatal("consumer dial succeeded while its external proxy was down")
 	}
-	waitFor(t, "down ended", func() bool { return c.activeLen() == 1 })
+	waitFor(t, "down ended", func() bool { return c.endedLen() == 1 })
 	if _, err := dialTrip(cons, echo, 2*time.Second); err != nil {
 		t.Fatalf("consumer dial after down on the external server: %v", err)
 	}
@@ -227,7 +227,7 @@ func TestHelperChaosProcess(t *testing.T) {
 	if err := c.Start(ctx, time.Now(), []scenarios.Fault{fault("partition", PathBoth, "0s", "1h", nil)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "partition", func() bool { return c.activeLen() == 1 })
+	waitFor(t, "partition", func() bool { return len(c.Windows()) == 1 })
 	fmt.Println("READY", c.RunID())
 	<-ctx.Done()
 }

@@ -122,5 +122,5 @@ func startFaults(t *testing.T, c *Chaos, faults ...scenarios.Fault) {
 	if err := c.Start(context.Background(), time.Now(), faults); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	waitFor(t, "faults in effect", func() bool { return c.activeLen() == len(faults) })
+	waitFor(t, "faults in effect", func() bool { return len(c.Windows()) == len(faults) })
 }

@@ -26,9 +26,10 @@ func (af *activeFault) recordErr(err error) { af.win.addErr(err) }
 
 // windowRec is one executed fault as reported by Windows.
 type windowRec struct {
-	mu  sync.Mutex
-	w   reports.FaultWindow
-	err []string
+	mu    sync.Mutex
+	w     reports.FaultWindow
+	err   []string
+	ended bool // removed (or cut by Close)
 }
 
 func (r *windowRec) addErr(err error) {
@@ -139,6 +140,7 @@ func (c *Chaos) runFault(ctx context.Context, start time.Time, f scenarios.Fault
 func (c *Chaos) finish(rec *windowRec, began time.Time) {
 	rec.mu.Lock()
 	rec.w.ForS = time.Since(began).Seconds()
+	rec.ended = true
 	rec.mu.Unlock()
 }
 
@@ -242,11 +244,20 @@ func (c *Chaos) removeFrom(ctx context.Context, e *proxyEntry, af *activeFault) 
 	return errors.Join(errs...)
 }
 
-// activeLen is the number of faults currently applied (for tests).
-func (c *Chaos) activeLen() int {
+// endedLen is the number of faults fully removed (for tests).
+func (c *Chaos) endedLen() int {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.active)
+	recs := append([]*windowRec(nil), c.windows...)
+	c.mu.Unlock()
+	n := 0
+	for _, r := range recs {
+		r.mu.Lock()
+		if r.ended {
+			n++
+		}
+		r.mu.Unlock()
+	}
+	return n
 }
 
 // Windows reports the executed faults (in effect so far), ordered by start:
