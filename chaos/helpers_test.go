@@ -13,7 +13,7 @@ import (
 )
 
 // echoServer is a tiny TCP echo upstream on 127.0.0.1.
-func echoServer(t *testing.T) string {
+func echoServer(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
