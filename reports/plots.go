@@ -145,30 +145,55 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 }
 
 // addLine adds a series, skipping non-finite points and (when skipZero)
-// zeros, which mean "no data in that second" for latency.
+// zeros, which mean "no data in that second" for latency. A skipped point
+// breaks the line, so a gap (a consumer pause) is not drawn as a ramp.
 func addLine(p *plot.Plot, label string, xs, ys []float64, i int, skipZero bool) bool {
 	n := min(len(xs), len(ys))
-	pts := make(plotter.XYs, 0, n)
+	var segs []plotter.XYs
+	var cur plotter.XYs
 	for k := 0; k < n; k++ {
 		x, y := xs[k], ys[k]
 		if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) || (skipZero && y == 0) {
+			if len(cur) > 0 {
+				segs, cur = append(segs, cur), nil
+			}
 			continue
 		}
-		pts = append(pts, plotter.XY{X: x, Y: y})
+		cur = append(cur, plotter.XY{X: x, Y: y})
 	}
-	if len(pts) == 0 {
+	if len(cur) > 0 {
+		segs = append(segs, cur)
+	}
+	var first *plotter.Line
+	for _, pts := range segs {
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			continue
+		}
+		l.Color = palette[i%len(palette)]
+		l.Width = vg.Points(1.3)
+		p.Add(l)
+		if len(pts) == 1 { // an isolated second: show it as a dot
+			sc, err := plotter.NewScatter(pts)
+			if err == nil {
+				sc.GlyphStyle.Color = l.Color
+				sc.GlyphStyle.Radius = vg.Points(1.5)
+				p.Add(sc)
+			}
+		}
+		if first == nil {
+			first = l
+		}
+	}
+	if first == nil {
 		return false
 	}
-	l, err := plotter.NewLine(pts)
-	if err != nil {
-		return false
-	}
-	l.Color = palette[i%len(palette)]
-	l.Width = vg.Points(1.3)
-	p.Add(l)
-	p.Legend.Add(label, l)
+	p.Legend.Add(label, first)
 	return true
 }
+
+// fromZero starts a time axis at 0 s.
+func fromZero(p *plot.Plot) { p.X.Min = math.Min(p.X.Min, 0) }
 
 // withShades adds the windows behind the data and widens the x axis to
 // show them.
@@ -245,6 +270,7 @@ func latencyPlot(title string, t, p50, p95, p99 []float64, w shades) (*plot.Plot
 	addLine(p, "p95", t, p95, 1, true)
 	addLine(p, "p99", t, p99, 2, true)
 	headroom(p)
+	fromZero(p)
 	return p, nil
 }
 
@@ -335,6 +361,7 @@ func lagPlot(r *Result) (*plot.Plot, error) {
 	withShades(p, timeWindows(r, true))
 	addLine(p, "lag", s.LagT, ys, 0, false)
 	headroom(p)
+	fromZero(p)
 	return p, nil
 }
 
@@ -352,6 +379,7 @@ func throughputPlot(r *Result, w shades) (*plot.Plot, error) {
 		addLine(p, "failed", s.T, s.Failed, 2, false)
 	}
 	headroom(p)
+	fromZero(p)
 	return p, nil
 }
 
