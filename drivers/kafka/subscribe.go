@@ -17,9 +17,10 @@ import (
 //
 // consumer=direct (default) assigns every partition directly at the cursor's
 // offset (partitions absent from the cursor start at 0). consumer=group joins
-// the DSN's consumer group: a partition named in the cursor starts at the
-// cursor's offset the first time this subscription is assigned it; any other
-// partition resumes from the group's committed offset (or the start).
+// the DSN's consumer group: with an empty cursor every partition resumes from
+// the group's committed offset (or the start); with a non-empty cursor each
+// partition starts at the cursor's offset (0 when absent) the first time this
+// subscription is assigned it, and later rebalances use committed offsets.
 // Delivered records are marked and committed automatically (every 5 s and on
 // return), so a restarted group consumer may see the last few seconds again
 // (at-least-once).
@@ -44,8 +45,10 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 	}
 	group := d.cfg.Consumer == "group"
 	if group {
-		opts = append(opts, kgo.ConsumerGroup(d.cfg.Group), kgo.ConsumeTopics(d.cfg.Topic), kgo.AutoCommitMarks(),
-			kgo.AdjustFetchOffsetsFn(cursorSeeker(d.cfg.Topic, from)))
+		opts = append(opts, kgo.ConsumerGroup(d.cfg.Group), kgo.ConsumeTopics(d.cfg.Topic), kgo.AutoCommitMarks())
+		if len(from) > 0 {
+			opts = append(opts, kgo.AdjustFetchOffsetsFn(cursorSeeker(d.cfg.Topic, from)))
+		}
 	} else {
 		offs := make(map[int32]kgo.Offset, parts)
 		for p := int32(0); p < parts; p++ {
@@ -118,9 +121,9 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 	}
 }
 
-// cursorSeeker moves each partition named in the cursor to the cursor's
-// offset on its first assignment, leaving later (rebalance) assignments at
-// the group's committed offsets.
+// cursorSeeker moves each partition to the cursor's offset (0 when absent)
+// on its first assignment, leaving later (rebalance) assignments at the
+// group's committed offsets.
 func cursorSeeker(topic string, from drivers.Cursor) func(context.Context, map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	var mu sync.Mutex
 	seeked := map[int32]bool{}
@@ -128,8 +131,8 @@ func cursorSeeker(topic string, from drivers.Cursor) func(context.Context, map[s
 		mu.Lock()
 		defer mu.Unlock()
 		for p := range offs[topic] {
-			if at, ok := from[p]; ok && !seeked[p] {
-				offs[topic][p] = kgo.NewOffset().At(at).WithEpoch(-1)
+			if !seeked[p] {
+				offs[topic][p] = kgo.NewOffset().At(from[p]).WithEpoch(-1)
 			}
 			seeked[p] = true
 		}

@@ -1,0 +1,56 @@
+package kafka
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseDSN(t *testing.T) {
+	tests := []struct {
+		dsn     string
+		wantErr string // substring; "" = valid
+		check   func(Config) bool
+	}{
+		{"kafka://127.0.0.1:9092", "", func(c Config) bool {
+			return len(c.Brokers) == 1 && c.Topic == "evbench" && c.Partitions == 12 && c.Acks == "all" && c.Idempotent &&
+				c.Consumer == "direct" && c.Group == "evbench" && c.Compression == "none" && c.Linger == 0 && c.DeliveryTimeout == 5*time.Second
+		}},
+		{"kafka://a:1,b:2?topic=t&partitions=3&acks=all&idempotent=false&consumer=group&group=g&compression=zstd&linger=5ms&delivery_timeout=10s", "", func(c Config) bool {
+			return len(c.Brokers) == 2 && c.Topic == "t" && c.Partitions == 3 && !c.Idempotent && c.Consumer == "group" &&
+				c.Group == "g" && c.Compression == "zstd" && c.Linger == 5*time.Millisecond && c.DeliveryTimeout == 10*time.Second
+		}},
+		{"kafka://h:1?acks=leader", "", func(c Config) bool { return c.Acks == "leader" && !c.Idempotent }},
+		{"kafka://h:1?acks=leader&idempotent=true", "needs acks=all", nil},
+		{"kafka://h:1?topik=x", "known: acks, compression", nil},
+		{"nats://h:1", "scheme", nil},
+		{"kafka://h", "host:port", nil},
+		{"kafka://", "no broker", nil},
+		{"kafka://h:1/topic", "?topic=", nil},
+		{"kafka://h:1?partitions=0", ">= 1", nil},
+		{"kafka://h:1?acks=2", "all, leader or none", nil},
+		{"kafka://h:1?idempotent=yes", "true or false", nil},
+		{"kafka://h:1?consumer=share", "direct or group", nil},
+		{"kafka://h:1?compression=gzip", "snappy", nil},
+		{"kafka://h:1?linger=5", "unit", nil},
+		{"kafka://h:1?delivery_timeout=10ms", "at least 100ms", nil},
+		{"kafka://h:1?topic=a%20b", "topic name", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.dsn, func(t *testing.T) {
+			c, err := ParseDSN(tc.dsn)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if !tc.check(c) {
+					t.Fatalf("parsed %+v", c)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,142 @@
+package kafka
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/drivertest"
+)
+
+// partitioner is a dialer that can black-hole every connection it made:
+// writes vanish, reads block, new dials hang until their ctx ends, as a
+// network partition looks to a client.
+type partitioner struct {
+	cut   atomic.Bool
+	mu    sync.Mutex
+	conns []*holeConn
+	dials atomic.Int64
+}
+
+func (p *partitioner) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	p.dials.Add(1)
+	if p.cut.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	h := &holeConn{Conn: c, p: p}
+	p.mu.Lock()
+	p.conns = append(p.conns, h)
+	p.mu.Unlock()
+	return h, nil
+}
+
+type holeConn struct {
+	net.Conn
+	p *partitioner
+}
+
+func (h *holeConn) Write(b []byte) (int, error) {
+	if h.p.cut.Load() {
+		return len(b), nil
+	}
+	return h.Conn.Write(b)
+}
+
+func (h *holeConn) Read(b []byte) (int, error) {
+	for {
+		// Read deadlines still fire (as they would in a real partition);
+		// data arriving while cut is swallowed.
+		n, err := h.Conn.Read(b)
+		if err != nil || !h.p.cut.Load() {
+			return n, err
+		}
+	}
+}
+
+// TestAppendFailsWhenPartitioned checks the producer gives up instead of
+// retrying forever (the idempotent producer's default).
+func TestAppendFailsWhenPartitioned(t *testing.T) {
+	e := startCluster(t)
+	p := &partitioner{}
+	d, err := Open(context.Background(), e.DSN()+"?partitions=2&delivery_timeout=2s&topic="+randomTopic(), drivers.Options{Dial: p.dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Append(context.Background(), drivertest.Events(4, 2)); err != nil {
+		t.Fatalf("append before the partition: %v", err)
+	}
+	if p.dials.Load() == 0 {
+		t.Fatal("the driver never used opts.Dial")
+	}
+	p.cut.Store(true)
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := d.Append(context.Background(), drivertest.Events(4, 2)) // no deadline: the driver must bound it
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("append through a partition succeeded")
+		}
+		t.Logf("append failed after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("append through a partition hung for 15s")
+	}
+}
+
+func TestAppendFailsWhenClusterStops(t *testing.T) {
+	e, err := Embed(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(context.Background(), e.DSN()+"?partitions=2&delivery_timeout=2s&topic="+randomTopic(), drivers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	e.Close()
+	errc := make(chan error, 1)
+	go func() { _, err := d.Append(context.Background(), drivertest.Events(4, 2)); errc <- err }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("append to a stopped cluster succeeded")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("append to a stopped cluster hung for 15s")
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	start := time.Now()
+	_, err = Open(context.Background(), "kafka://"+addr, drivers.Options{})
+	if err == nil {
+		t.Fatal("Open of an unreachable broker succeeded")
+	}
+	if !strings.Contains(err.Error(), addr) {
+		t.Fatalf("error does not name %s: %v", addr, err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("Open took %s to fail", el)
+	}
+}
