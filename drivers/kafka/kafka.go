@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -110,8 +111,7 @@ func (d *Driver) baseOpts() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.SeedBrokers(d.cfg.Brokers...),
 		kgo.ClientID("evbench-" + role),
-		kgo.Dialer(d.opts.Dialer()),
-		kgo.DialTimeout(3 * time.Second),
+		kgo.Dialer(boundedDial(d.opts.Dialer(), dialTimeout)),
 		kgo.RequestTimeoutOverhead(2 * time.Second),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 200 * time.Millisecond }),
 		kgo.MetadataMinAge(250 * time.Millisecond),
@@ -151,6 +151,20 @@ func (d *Driver) producerOpts() []kgo.Opt {
 		o = append(o, kgo.DisableIdempotentWrite())
 	}
 	return o
+}
+
+// dialTimeout bounds one connection attempt.
+const dialTimeout = 3 * time.Second
+
+// boundedDial puts a deadline on every dial: kgo applies its DialTimeout
+// only to its own net.Dialer, not to a custom Dialer, so a dial that never
+// completes (a partition in front of a proxy) would stall the client.
+func boundedDial(dial drivers.DialFunc, timeout time.Duration) drivers.DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return dial(ctx, network, addr)
+	}
 }
 
 func codec(name string) kgo.CompressionCodec {
