@@ -19,8 +19,10 @@ var errDedupeMoved = errors.New("postgres: stored IDs changed during append")
 // Event IDs already stored return their original positions and are not
 // written again (also within one batch: the first occurrence wins).
 //
-// Happy path, two round trips: [BEGIN; lock head; dedupe; bump stream
-// versions] then [INSERT; update head; NOTIFY; COMMIT] (COPY adds one).
+// batch_insert=values (default) sends the whole transaction in one round
+// trip (appendOneTrip). batch_insert=copy takes two plus the COPY:
+// [BEGIN; lock head; dedupe; bump stream versions], COPY, [update head;
+// NOTIFY; COMMIT].
 func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: append: %w", err)
@@ -36,6 +38,14 @@ func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.P
 		return nil, fmt.Errorf("postgres: append: acquire connection: %w", err)
 	}
 	defer conn.Release() // the pool destroys a connection left mid-transaction
+	if d.cfg.BatchInsert == "values" {
+		pos, err := d.appendOneTrip(ctx, conn.Conn(), batch)
+		if err != nil {
+			rollback(conn.Conn())
+			return nil, fmt.Errorf("postgres: append %d events: %w", len(batch), err)
+		}
+		return pos, nil
+	}
 	known := map[[16]byte]int64{}
 	for attempt := 0; ; attempt++ {
 		pos, err := d.appendTx(ctx, conn.Conn(), batch, known)
@@ -47,6 +57,82 @@ func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.P
 			return nil, fmt.Errorf("postgres: append %d events: %w", len(batch), err)
 		}
 	}
+}
+
+// appendOneTrip sends the whole transaction as one pipeline: BEGIN, lock
+// the head row, the append statement, NOTIFY, COMMIT. One round trip plus
+// the COMMIT flush; the lock is held for as short a time as possible.
+func (d *Driver) appendOneTrip(ctx context.Context, c *pgx.Conn, batch []drivers.Event) ([]drivers.Position, error) {
+	n := len(batch)
+	ids := make([][16]byte, n)
+	keys := make([]string, n)
+	types := make([]string, n)
+	payloads := make([][]byte, n)
+	seqs := make([]int64, n)
+	created := make([]int64, n)
+	for i := range batch {
+		e := &batch[i]
+		ids[i], keys[i], types[i], payloads[i] = e.ID, e.Key, e.Type, e.Payload
+		seqs[i], created[i] = int64(e.Seq), e.CreatedAt
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(d.sql.lockHead)
+	b.Queue(d.sql.appendAll, ids, keys, types, payloads, seqs, created)
+	b.Queue(d.sql.notify, d.n.channel, "")
+	b.Queue("COMMIT")
+	br := c.SendBatch(ctx, b)
+	at := make(map[[16]byte]int64, n)
+	err := func() error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("lock head: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		for rows.Next() {
+			var id [16]byte
+			var pos int64
+			if err := rows.Scan(&id, &pos); err != nil {
+				rows.Close()
+				return fmt.Errorf("insert: %w", err)
+			}
+			at[id] = pos - 1
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		tag, err := br.Exec()
+		if err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		if tag.String() != "COMMIT" {
+			return fmt.Errorf("commit: transaction was rolled back (%s)", tag)
+		}
+		return nil
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("commit: %w", cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pos := make([]drivers.Position, n)
+	for i := range batch {
+		off, ok := at[batch[i].ID]
+		if !ok {
+			return nil, fmt.Errorf("commit: event %x has no position (driver bug)", batch[i].ID)
+		}
+		pos[i] = drivers.Position{Offset: off}
+	}
+	return pos, nil
 }
 
 // rollback ends a failed transaction so the connection can be reused.

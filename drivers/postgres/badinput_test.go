@@ -22,8 +22,8 @@ func TestParseDSN(t *testing.T) {
 		{"defaults", "postgres://127.0.0.1:5432/test", nil, func(c Config) bool {
 			return c.Schema == "evbench" && c.Table == "events" && c.Payload == "bytea" && c.Pool == 10 && c.BatchInsert == "values"
 		}},
-		{"all params", "postgres://h/db?schema=s1&table=t1&payload=jsonb&pool=3&batch_insert=copy&read_batch=10&poll=5ms&sslmode=disable", nil, func(c Config) bool {
-			return c.Schema == "s1" && c.Table == "t1" && c.Payload == "jsonb" && c.Pool == 3 && c.BatchInsert == "copy" && c.ReadBatch == 10 && c.Poll == 5*time.Millisecond
+		{"all params", "postgres://h/db?schema=s1&table=t1&payload=jsonb&pool=3&batch_insert=copy&read_batch=10&poll=5ms&sslmode=disable&notify=off", nil, func(c Config) bool {
+			return !c.Notify && c.Schema == "s1" && c.Table == "t1" && c.Payload == "jsonb" && c.Pool == 3 && c.BatchInsert == "copy" && c.ReadBatch == 10 && c.Poll == 5*time.Millisecond
 		}},
 		{"empty", "", []string{"driver postgres needs --dsn, e.g. postgres://127.0.0.1:5432/test"}, nil},
 		{"not a url", "host=x user=y", []string{"not a postgres:// URL"}, nil},
@@ -33,6 +33,7 @@ func TestParseDSN(t *testing.T) {
 		{"semicolon", "postgres://h/db?schema=a;drop", []string{"query string", "&"}, nil},
 		{"bad pool", "postgres://h/db?pool=0", []string{"pool=\"0\""}, nil},
 		{"bad insert", "postgres://h/db?batch_insert=multi", []string{"values or copy"}, nil},
+		{"bad notify", "postgres://h/db?notify=yes", []string{"on or off"}, nil},
 		{"bad poll", "postgres://h/db?poll=fast", []string{"poll=\"fast\""}, nil},
 		{"password hidden", "postgres://u:" + secret + "@h/db?nope=1", []string{"unknown DSN parameter nope"}, nil},
 	} {

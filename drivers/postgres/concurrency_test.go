@@ -15,6 +15,7 @@ import (
 // arrive exactly once, positions must be gapless and in order, and stream
 // versions must be 1..n per key.
 func TestGapSafetyEightWriters(t *testing.T) {
+	t.Parallel()
 	d := openTest(t, "&poll=20ms")
 	const writers, batches = 8, 40
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

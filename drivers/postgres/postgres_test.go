@@ -54,11 +54,24 @@ func openTest(t testing.TB, extra string) *Driver {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	drivertest.Run(t, func(t *testing.T) drivers.Driver { return openTest(t, "") })
 }
 
 func TestConformanceCopy(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: the default (values) path is covered by TestConformance")
+	}
 	drivertest.Run(t, func(t *testing.T) drivers.Driver { return openTest(t, "&batch_insert=copy") })
+}
+
+func TestConformanceNoNotify(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: the NOTIFY path is covered by TestConformance")
+	}
+	drivertest.Run(t, func(t *testing.T) drivers.Driver { return openTest(t, "&notify=off&poll=10ms") })
 }
 
 func TestDescribeReportsDurability(t *testing.T) {

@@ -85,6 +85,9 @@ func (d *Driver) read(ctx context.Context, last int64, buf []drivers.Delivered) 
 // and signals wake on every notification until ctx ends. Failures are only
 // logged: the subscriber falls back to polling.
 func (d *Driver) listen(ctx context.Context, wake chan<- struct{}) {
+	if !d.cfg.Notify {
+		return
+	}
 	conn, err := pgx.ConnectConfig(ctx, d.connCfg)
 	if err != nil {
 		if ctx.Err() == nil {
