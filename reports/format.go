@@ -93,6 +93,9 @@ func relChange(a, b float64) string {
 		}
 		return "n/a"
 	}
+	if a > 0 && b/a >= 10 { // "+859,024%" reads worse than "8,591x"
+		return num(b/a) + "x"
+	}
 	c := (b - a) / math.Abs(a) * 100
 	s := num(c) + "%"
 	if c > 0 {

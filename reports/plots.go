@@ -282,6 +282,21 @@ func headroom(p *plot.Plot) {
 	}
 }
 
+// headroomLog leaves a factor of 4 above the data on a log axis.
+func headroomLog(p *plot.Plot) { p.Y.Max *= 4 }
+
+func minMax(v []float64) (lo, hi float64) {
+	for i, x := range v {
+		if i == 0 || x < lo {
+			lo = x
+		}
+		if i == 0 || x > hi {
+			hi = x
+		}
+	}
+	return lo, hi
+}
+
 func hasData(ss ...[]float64) bool {
 	for _, s := range ss {
 		for _, v := range s {
@@ -311,6 +326,8 @@ func SpectrumPlot(title string, hs []NamedHist) (*plot.Plot, error) {
 	p.Y.Min = 0
 	maxX := 10.0
 	drew := false
+	var maxes []float64
+	minY := math.Inf(1)
 	for i, nh := range hs {
 		if nh.Hist == nil || nh.Hist.TotalCount() == 0 {
 			continue
@@ -330,6 +347,8 @@ func SpectrumPlot(title string, hs []NamedHist) (*plot.Plot, error) {
 		if addLine(p, nh.Label, xs, ys, i, false) {
 			drew = true
 			maxX = math.Max(maxX, top)
+			maxes = append(maxes, ys[len(ys)-1])
+			minY = math.Min(minY, ys[0])
 		}
 	}
 	if !drew {
@@ -343,6 +362,16 @@ func SpectrumPlot(title string, hs []NamedHist) (*plot.Plot, error) {
 		}
 	}
 	p.X.Tick.Marker = ticks
+	// Spectra an order of magnitude apart (e2e vs commit, postgres vs
+	// refstore) flatten the faster one on a linear axis: switch to log.
+	if lo, hi := minMax(maxes); lo > 0 && hi/lo >= 20 {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Label.Text = "latency (ms, log scale)"
+		p.Y.Min = math.Max(minY, 1e-3)
+		headroomLog(p)
+		return p, nil
+	}
 	headroom(p)
 	return p, nil
 }
