@@ -62,8 +62,8 @@ func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done fu
 	}
 	t := &batchTracker{pos: make([]drivers.Position, len(batch)), done: done}
 	t.left.Store(int32(len(batch)))
-	stop := context.AfterFunc(ctx, func() { t.fail(ctx.Err()) })
-	t.stop = stop
+	// The watcher may fire before t.stop is set: it must not touch t.stop.
+	t.stop = context.AfterFunc(ctx, func() { t.complete(nil, ctx.Err()) })
 	deadline := time.Now().Add(d.cfg.AckTimeout)
 	for i := range batch {
 		msg := d.toMsg(&batch[i])
@@ -152,12 +152,18 @@ func (t *batchTracker) ack(i int, seq uint64) {
 	}
 }
 
+// fail completes the batch with err (called after t.stop is set).
 func (t *batchTracker) fail(err error) {
 	if t.finished.CompareAndSwap(false, true) {
-		if t.stop != nil {
-			t.stop()
-		}
+		t.stop()
 		t.done(nil, err)
+	}
+}
+
+// complete is fail without unregistering the ctx watcher (it is the watcher).
+func (t *batchTracker) complete(pos []drivers.Position, err error) {
+	if t.finished.CompareAndSwap(false, true) {
+		t.done(pos, err)
 	}
 }
 
