@@ -140,3 +140,32 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Fatalf("Open took %s to fail", el)
 	}
 }
+
+func TestSubscribeErrorsWhenBrokersGoneForGood(t *testing.T) {
+	oldPoll, oldLost := pollWindow, lostAfter
+	pollWindow, lostAfter = 200*time.Millisecond, time.Second
+	defer func() { pollWindow, lostAfter = oldPoll, oldLost }()
+	e, err := Embed(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(context.Background(), e.DSN()+"?partitions=2&topic="+randomTopic(), drivers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- d.Subscribe(context.Background(), nil, func([]drivers.Delivered) error { return nil })
+	}()
+	time.Sleep(300 * time.Millisecond)
+	e.Close()
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("Subscribe returned %v, want an unreachable error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Subscribe kept running with every broker gone")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +27,8 @@ import (
 // (at-least-once).
 //
 // It returns nil when ctx ends, the deliver error when deliver fails, and an
-// error when the driver is closed or a fetch fails for good.
+// error when the driver is closed, a fetch fails with a non-retriable error,
+// or no broker has answered for 2 minutes (lost for good).
 func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver func([]drivers.Delivered) error) error {
 	d.mu.RLock()
 	closed, parts := d.cl == nil, d.partitions
@@ -69,8 +71,28 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 		cl.Close()
 	}()
 
+	var unreachableSince time.Time
 	for {
-		fs := cl.PollFetches(sctx)
+		pctx, pcancel := context.WithTimeout(sctx, pollWindow)
+		fs := cl.PollFetches(pctx)
+		idle := fs.NumRecords() == 0 && pctx.Err() != nil && sctx.Err() == nil
+		pcancel()
+		if idle {
+			// Nothing arrived for a while: check that some broker still
+			// answers; Kafka clients retry forever, so "lost for good" is ours
+			// to decide.
+			if err := pingOnce(sctx, cl); err != nil && sctx.Err() == nil {
+				if unreachableSince.IsZero() {
+					unreachableSince = time.Now()
+				} else if time.Since(unreachableSince) > lostAfter {
+					return fmt.Errorf("kafka: brokers %s unreachable for %s: %w", strings.Join(d.cfg.Brokers, ","), lostAfter, err)
+				}
+			} else {
+				unreachableSince = time.Time{}
+			}
+			continue
+		}
+		unreachableSince = time.Time{}
 		if sctx.Err() != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -119,6 +141,21 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 			cl.MarkCommitRecords(last...)
 		}
 	}
+}
+
+// pollWindow is how long Subscribe waits for records before checking that
+// a broker still answers; lostAfter is how long no broker may answer before
+// Subscribe gives up (longer than any chaos fault a scenario runs).
+// Variables so tests can shorten them.
+var (
+	pollWindow = 5 * time.Second
+	lostAfter  = 2 * time.Minute
+)
+
+func pingOnce(ctx context.Context, cl *kgo.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return cl.Ping(ctx)
 }
 
 // cursorSeeker moves each partition to the cursor's offset (0 when absent)

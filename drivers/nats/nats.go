@@ -101,7 +101,9 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		nats.SetCustomDialer(dialer{dial: opts.Dialer(), timeout: 2 * time.Second}),
 		nats.Timeout(2 * time.Second),
 		nats.RetryOnFailedConnect(false),
-		nats.MaxReconnects(20),
+		// Reconnect for at least 2 minutes (240 x 500 ms) so a chaos fault
+		// never ends a run's connection; only after that is it lost for good.
+		nats.MaxReconnects(240),
 		nats.ReconnectWait(500 * time.Millisecond),
 		nats.PingInterval(5 * time.Second),
 		nats.MaxPingsOutstanding(2),
