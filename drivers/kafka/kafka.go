@@ -96,6 +96,19 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 	return d, nil
 }
 
+// Describe says what the client asked for; durability beyond it (fsync
+// policy, replication factor, min.insync.replicas) is broker configuration
+// a client does not see: by default Kafka acks from the page cache and relies
+// on replication, not fsync.
+func (d *Driver) Describe() string {
+	idem := "idempotent"
+	if !d.cfg.Idempotent {
+		idem = "not idempotent"
+	}
+	return fmt.Sprintf("kafka topic %s, %d partitions, acks=%s, %s, compression=%s, linger=%s (broker fsync policy not visible to clients)",
+		d.cfg.Topic, d.partitions, d.cfg.Acks, idem, d.cfg.Compression, d.cfg.Linger)
+}
+
 // Config returns the parsed DSN.
 func (d *Driver) Config() Config { return d.cfg }
 
