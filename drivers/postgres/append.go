@@ -21,7 +21,7 @@ var errDedupeMoved = errors.New("postgres: stored IDs changed during append")
 //
 // batch_insert=values (default) sends the whole transaction in one round
 // trip (appendOneTrip). batch_insert=copy takes two plus the COPY:
-// [BEGIN; lock head; dedupe; bump stream versions], COPY, [update head;
+// [BEGIN; lock head; dedupe; current stream versions], COPY, [update head;
 // NOTIFY; COMMIT].
 func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
 	if err := ctx.Err(); err != nil {
@@ -147,15 +147,14 @@ func rollback(c *pgx.Conn) {
 
 // plan is the part of a batch that must be written.
 type plan struct {
-	fresh  []int    // batch indexes to insert (first occurrence, not stored)
-	keys   []string // distinct keys of fresh, first-seen order
-	counts []int64  // fresh events per key
+	fresh []int    // batch indexes to insert (first occurrence, not stored)
+	keys  []string // distinct keys of fresh, first-seen order
 }
 
 func makePlan(batch []drivers.Event, known map[[16]byte]int64) plan {
 	var p plan
 	seen := make(map[[16]byte]bool, len(batch))
-	keyIdx := map[string]int{}
+	keySeen := map[string]bool{}
 	for i := range batch {
 		id := batch[i].ID
 		if _, stored := known[id]; stored || seen[id] {
@@ -163,14 +162,10 @@ func makePlan(batch []drivers.Event, known map[[16]byte]int64) plan {
 		}
 		seen[id] = true
 		p.fresh = append(p.fresh, i)
-		k, ok := keyIdx[batch[i].Key]
-		if !ok {
-			k = len(p.keys)
-			keyIdx[batch[i].Key] = k
+		if !keySeen[batch[i].Key] {
+			keySeen[batch[i].Key] = true
 			p.keys = append(p.keys, batch[i].Key)
-			p.counts = append(p.counts, 0)
 		}
-		p.counts[k]++
 	}
 	return p
 }
@@ -188,7 +183,7 @@ func (d *Driver) appendTx(ctx context.Context, c *pgx.Conn, batch []drivers.Even
 	b.Queue(d.sql.lockHead)
 	b.Queue(d.sql.dedupe, ids)
 	if len(p.fresh) > 0 {
-		b.Queue(d.sql.bumpStream, p.keys, p.counts)
+		b.Queue(d.sql.versions, p.keys)
 	}
 	br := c.SendBatch(ctx, b)
 	var last int64
@@ -276,10 +271,10 @@ func (d *Driver) appendTx(ctx context.Context, c *pgx.Conn, batch []drivers.Even
 // notifies and commits.
 func (d *Driver) write(ctx context.Context, c *pgx.Conn, batch []drivers.Event, p plan, last int64, versions map[string]int64) error {
 	n := len(p.fresh)
-	// first version per key = new version - count + 1
+	// stream versions are 1-based: the first event of a stream is version 1
 	next := make(map[string]int64, len(p.keys))
-	for k, key := range p.keys {
-		next[key] = versions[key] - p.counts[k] + 1
+	for _, key := range p.keys {
+		next[key] = versions[key] + 1
 	}
 	positions := make([]int64, n)
 	streams := make([]string, n)

@@ -16,7 +16,13 @@ import (
 // versions must be 1..n per key.
 func TestGapSafetyEightWriters(t *testing.T) {
 	t.Parallel()
-	d := openTest(t, "&poll=20ms")
+	for _, mode := range []string{"values", "copy"} {
+		t.Run(mode, func(t *testing.T) { gapSafety(t, "&poll=20ms&batch_insert="+mode) })
+	}
+}
+
+func gapSafety(t *testing.T, extra string) {
+	d := openTest(t, extra)
 	const writers, batches = 8, 40
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -16,8 +16,8 @@ type Config struct {
 	// Schema holds the driver's tables; default "evbench". It is created if
 	// missing and dropped by Reset.
 	Schema string
-	// Table is the events table; default "events". The position counter and
-	// stream versions live beside it in <table>_head and <table>_streams.
+	// Table is the events table; default "events". The position counter
+	// lives beside it in <table>_head.
 	Table string
 	// Payload is the payload column type: "bytea" (default, byte-exact) or
 	// "jsonb" (Postgres re-renders the JSON, so payloads do not round-trip

@@ -10,7 +10,8 @@
 // appends are serialised through the lock for the length of one
 // transaction, COMMIT fsync included; batching amortises it. The same lock
 // makes the dedupe check (event_id already stored? return its original
-// position) and the per-stream version counter (<table>_streams) race-free.
+// position) and the per-stream version (max(stream_version) + 1, 1-based,
+// read through the (stream_id, stream_version) unique index) race-free.
 //
 // Subscribers read in large batches ordered by position; a NOTIFY sent in
 // the append transaction wakes them, polling is the fallback.

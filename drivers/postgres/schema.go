@@ -14,7 +14,6 @@ type names struct {
 	schema  string // quoted schema
 	events  string // quoted schema.table
 	head    string // quoted schema.table_head: single-row position counter
-	streams string // quoted schema.table_streams: per-stream version
 	channel string // NOTIFY channel (unquoted, for pg_notify)
 	lockKey string // advisory-lock key text for DDL
 }
@@ -25,7 +24,6 @@ func newNames(cfg Config) names {
 		schema:  q(cfg.Schema),
 		events:  q(cfg.Schema, cfg.Table),
 		head:    q(cfg.Schema, cfg.Table+"_head"),
-		streams: q(cfg.Schema, cfg.Table+"_streams"),
 		channel: "evbench_" + cfg.Schema + "_" + cfg.Table,
 		lockKey: "evbench:" + cfg.Schema,
 	}
@@ -39,19 +37,18 @@ func createSQL(n names, payload string) string {
 CREATE SCHEMA IF NOT EXISTS %[1]s;
 CREATE TABLE IF NOT EXISTS %[2]s (id int PRIMARY KEY CHECK (id = 1), pos bigint NOT NULL);
 INSERT INTO %[2]s (id, pos) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
-CREATE TABLE IF NOT EXISTS %[3]s (stream_id text PRIMARY KEY, version bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS %[4]s (
+CREATE TABLE IF NOT EXISTS %[3]s (
 	position       bigint PRIMARY KEY,
 	stream_id      text NOT NULL,
 	stream_version bigint NOT NULL,
 	event_id       uuid NOT NULL UNIQUE,
 	type           text NOT NULL,
-	payload        %[5]s NOT NULL,
+	payload        %[4]s NOT NULL,
 	seq            bigint NOT NULL,
 	created_at_ns  bigint NOT NULL,
 	recorded_at    timestamptz NOT NULL DEFAULT now(),
 	UNIQUE (stream_id, stream_version)
-);`, n.schema, n.head, n.streams, n.events, payload)
+);`, n.schema, n.head, n.events, payload)
 }
 
 // ensureSchema creates the schema (dropping it first when reset) under a
