@@ -9,7 +9,11 @@ import (
 // RenderMarkdown renders the summary for pull requests and wikis: verdict,
 // gates, key numbers, delivery, catch-ups, rebuild, faults, environment.
 // The output is deterministic (golden-file tested).
-func RenderMarkdown(r *Result) []byte {
+func RenderMarkdown(r *Result) []byte { return RenderMarkdownWithPlots(r, nil) }
+
+// RenderMarkdownWithPlots is RenderMarkdown plus links to the plots (PNG,
+// relative to the result directory).
+func RenderMarkdownWithPlots(r *Result, plots []Plot) []byte {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	cell := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }
@@ -76,6 +80,12 @@ func RenderMarkdown(r *Result) []byte {
 			p("| %s | %d | %s |\n", cell(x.Op), x.Count, cell(x.Message))
 		}
 		p("\n")
+	}
+	if len(plots) > 0 {
+		p("## Plots\n\n")
+		for _, pl := range plots {
+			p("![%s](%s/%s.png)\n\n", pl.Title, PlotsDir, pl.Name)
+		}
 	}
 	env := r.Environment
 	p("## Environment\n\nevbench %s, %s, %s/%s, %d CPUs", orDash(env.Version), orDash(env.Go), orDash(env.OS), orDash(env.Arch), env.CPUs)

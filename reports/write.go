@@ -155,8 +155,6 @@ func writeArtefacts(dir string, r *Result) error {
 			errs = append(errs, fmt.Errorf("reports: write %s: %w", filepath.Join(dir, name), err))
 		}
 	}
-	md, err := safeRender(func() ([]byte, error) { return RenderMarkdown(r), nil })
-	write(MarkdownFile, md, err)
 	ju, err := safeRender(func() ([]byte, error) { return RenderJUnit(r) })
 	write(JUnitFile, ju, err)
 
@@ -182,6 +180,8 @@ func writeArtefacts(dir string, r *Result) error {
 			}
 		}
 	}
+	md, err := safeRender(func() ([]byte, error) { return RenderMarkdownWithPlots(r, plots), nil })
+	write(MarkdownFile, md, err)
 	html, err := safeRender(func() ([]byte, error) { return RenderHTML(r, plots) })
 	write(HTMLFile, html, err)
 	return errors.Join(errs...)
