@@ -169,3 +169,59 @@ func TestSubscribeErrorsWhenBrokersGoneForGood(t *testing.T) {
 		t.Fatal("Subscribe kept running with every broker gone")
 	}
 }
+
+// TestSubscribeRecoversAfterPartition checks a direct consumer rides out a
+// short partition without loss or duplicates.
+func TestSubscribeRecoversAfterPartition(t *testing.T) {
+	e := startCluster(t)
+	p := &partitioner{}
+	dsn := e.DSN() + "?partitions=3&topic=" + randomTopic()
+	w, err := Open(context.Background(), dsn, drivers.Options{}) // producer outside the partition
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	d, err := Open(context.Background(), dsn, drivers.Options{Dial: p.dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got := make(chan drivers.Delivered, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Subscribe(ctx, nil, func(b []drivers.Delivered) error {
+		for _, ev := range b {
+			got <- ev
+		}
+		return nil
+	})
+	evs := drivertest.Events(30, 3)
+	if _, err := w.Append(context.Background(), evs[:10]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	p.cut.Store(true)
+	if _, err := w.Append(context.Background(), evs[10:20]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	p.cut.Store(false)
+	if _, err := w.Append(context.Background(), evs[20:]); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[16]byte]int{}
+	deadline := time.After(30 * time.Second)
+	for len(seen) < len(evs) {
+		select {
+		case ev := <-got:
+			seen[ev.ID]++
+		case <-deadline:
+			t.Fatalf("after the partition healed, %d of %d events delivered within 30s", len(seen), len(evs))
+		}
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("event %x delivered %d times", id, n)
+		}
+	}
+}

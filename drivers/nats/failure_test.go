@@ -137,3 +137,122 @@ func TestKeySanitisedRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// holeDialer black-holes its connections once cut: writes vanish, reads
+// see nothing (deadlines still fire), new dials hang until their ctx ends.
+type holeDialer struct{ cut atomic.Bool }
+
+func (h *holeDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if h.cut.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &holeConn{Conn: c, h: h}, nil
+}
+
+type holeConn struct {
+	net.Conn
+	h *holeDialer
+}
+
+func (c *holeConn) Write(b []byte) (int, error) {
+	if c.h.cut.Load() {
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *holeConn) Read(b []byte) (int, error) {
+	for {
+		n, err := c.Conn.Read(b)
+		if err != nil || !c.h.cut.Load() {
+			return n, err
+		}
+	}
+}
+
+func TestAppendFailsWhenPartitioned(t *testing.T) {
+	e := startServer(t)
+	h := &holeDialer{}
+	d, err := Open(context.Background(), e.DSN()+uniqueParams()+"&ack_timeout=2s", drivers.Options{Dial: h.dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Append(context.Background(), drivertest.Events(4, 2)); err != nil {
+		t.Fatalf("append before the partition: %v", err)
+	}
+	h.cut.Store(true)
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() { _, err := d.Append(context.Background(), drivertest.Events(4, 2)); errc <- err }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("append through a partition succeeded")
+		}
+		t.Logf("append failed after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("append through a partition hung for 15s")
+	}
+}
+
+// TestSubscribeRecoversAfterPartition checks that an ordered consumer rides
+// out a short partition (messages swallowed during it are re-fetched).
+func TestSubscribeRecoversAfterPartition(t *testing.T) {
+	e := startServer(t)
+	h := &holeDialer{}
+	params := uniqueParams()
+	d, err := Open(context.Background(), e.DSN()+params, drivers.Options{Dial: h.dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	w, err := Open(context.Background(), e.DSN()+params, drivers.Options{}) // producer outside the partition
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	got := make(chan drivers.Delivered, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Subscribe(ctx, nil, func(b []drivers.Delivered) error {
+		for _, ev := range b {
+			got <- ev
+		}
+		return nil
+	})
+	evs := drivertest.Events(30, 3)
+	if _, err := w.Append(context.Background(), evs[:10]); err != nil {
+		t.Fatal(err)
+	}
+	h.cut.Store(true)
+	if _, err := w.Append(context.Background(), evs[10:20]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	h.cut.Store(false)
+	if _, err := w.Append(context.Background(), evs[20:]); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[16]byte]int{}
+	deadline := time.After(30 * time.Second)
+	for len(seen) < len(evs) {
+		select {
+		case ev := <-got:
+			seen[ev.ID]++
+		case <-deadline:
+			t.Fatalf("after the partition healed, %d of %d events delivered within 30s", len(seen), len(evs))
+		}
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("event %x delivered %d times", id, n)
+		}
+	}
+}
