@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/drivers/refstore/engine"
+	"golang.org/x/sys/unix"
 )
 
 var benchID atomic.Uint64
@@ -36,7 +38,11 @@ func quantile(lat []time.Duration, q float64) time.Duration {
 }
 
 func benchEmbed(b *testing.B) (*Embedded, drivers.Driver) {
-	e, err := StartEmbedded(b.TempDir(), engine.Options{Sync: engine.SyncAlways}, "127.0.0.1:0")
+	return benchEmbedOpts(b, engine.Options{Sync: engine.SyncAlways})
+}
+
+func benchEmbedOpts(b *testing.B, o engine.Options) (*Embedded, drivers.Driver) {
+	e, err := StartEmbedded(b.TempDir(), o, "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,13 +55,66 @@ func benchEmbed(b *testing.B) (*Embedded, drivers.Driver) {
 	return e, d
 }
 
+// BenchmarkFsyncFloor is the disk's floor measured in the same binary as the
+// append benchmarks (run them in one invocation: timings here are noisy): a
+// 4 KiB O_DSYNC write loop into a 64 MiB file preallocated with fallocate
+// (unwritten extents: each write also commits an extent conversion) and into
+// one written with zeros first (what refstore's segments look like after
+// its zero-ahead fill). Reports mean, p50 and p99 per write.
+func BenchmarkFsyncFloor(b *testing.B) {
+	for _, mode := range []string{"fallocate", "zeroed"} {
+		b.Run(mode, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "floor")
+			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_DSYNC, 0o644)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			const size = 64 << 20
+			if mode == "zeroed" {
+				zero := make([]byte, 1<<20)
+				for off := int64(0); off < size; off += int64(len(zero)) {
+					if _, err := f.WriteAt(zero, off); err != nil {
+						b.Fatal(err)
+					}
+				}
+			} else if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+				b.Fatal(err)
+			}
+			f.Sync()
+			buf := make([]byte, 4096)
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				if _, err := f.WriteAt(buf, int64(i*4096)%size); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/write")
+			b.ReportMetric(float64(quantile(lat, 0.5).Microseconds()), "p50-µs")
+			b.ReportMetric(float64(quantile(lat, 0.99).Microseconds()), "p99-µs")
+		})
+	}
+}
+
 // BenchmarkAppendWriters: W closed-loop writers, one 256 B event per
 // append, sync=always, over loopback TCP. Reports events/s and commit
 // latency percentiles (send -> durable ack).
 func BenchmarkAppendWriters(b *testing.B) {
-	for _, w := range []int{1, 8, 64} {
-		b.Run("writers="+strconv.Itoa(w), func(b *testing.B) {
-			_, d := benchEmbed(b)
+	for _, w := range []int{1, 8, 64, -64} {
+		o := engine.Options{}
+		if w < 0 {
+			w, o.MaxGatherDelay = -w, -1
+		}
+		name := "writers=" + strconv.Itoa(w)
+		if o.MaxGatherDelay < 0 {
+			name += "/gather=off"
+		}
+		b.Run(name, func(b *testing.B) {
+			e, d := benchEmbedOpts(b, o)
 			var mu sync.Mutex
 			var lat []time.Duration
 			var next atomic.Int64
@@ -86,15 +145,27 @@ func BenchmarkAppendWriters(b *testing.B) {
 			b.ReportMetric(float64(b.N)/el.Seconds(), "events/s")
 			b.ReportMetric(float64(quantile(lat, 0.5).Microseconds()), "p50-µs")
 			b.ReportMetric(float64(quantile(lat, 0.99).Microseconds()), "p99-µs")
+			reportCommitStats(b, e.Log.Stats())
 		})
 	}
+}
+
+// reportCommitStats adds records per fdatasync and the mean fdatasync time,
+// to compare with the floor measured in the same run.
+func reportCommitStats(b *testing.B, st engine.Stats) {
+	if st.Syncs == 0 {
+		return
+	}
+	b.ReportMetric(float64(st.Records)/float64(st.Syncs), "ev/sync")
+	b.ReportMetric(float64(st.Records)/float64(st.Writes), "ev/write")
+	b.ReportMetric(float64(st.SyncTime.Microseconds())/float64(st.Syncs), "sync-µs")
 }
 
 // BenchmarkAppendAsyncPipelined: one goroutine keeps up to 1000 appends of
 // one 256 B event in flight on one connection (the open-loop generator's
 // pattern).
 func BenchmarkAppendAsyncPipelined(b *testing.B) {
-	_, d := benchEmbed(b)
+	e, d := benchEmbed(b)
 	aa := d.(drivers.AsyncAppender)
 	sem := make(chan struct{}, 1000)
 	var wg sync.WaitGroup
@@ -113,12 +184,23 @@ func BenchmarkAppendAsyncPipelined(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	reportCommitStats(b, e.Log.Stats())
 }
 
 // BenchmarkCommitAt1000PerSecond: an open-loop 1,000 events/s, one 256 B
 // event per append; latency from the scheduled time to the durable ack.
 func BenchmarkCommitAt1000PerSecond(b *testing.B) {
-	_, d := benchEmbed(b)
+	for _, g := range []time.Duration{-1, 0} {
+		name := "gather=default"
+		if g < 0 {
+			name = "gather=off"
+		}
+		b.Run(name, func(b *testing.B) { benchCommitAt1000(b, engine.Options{MaxGatherDelay: g}) })
+	}
+}
+
+func benchCommitAt1000(b *testing.B, o engine.Options) {
+	e, d := benchEmbedOpts(b, o)
 	aa := d.(drivers.AsyncAppender)
 	n := max(b.N, 2000)
 	lat := make([]time.Duration, n)
@@ -141,6 +223,7 @@ func BenchmarkCommitAt1000PerSecond(b *testing.B) {
 	b.ReportMetric(float64(quantile(lat, 0.5).Microseconds()), "p50-µs")
 	b.ReportMetric(float64(quantile(lat, 0.99).Microseconds()), "p99-µs")
 	b.ReportMetric(float64(quantile(lat, 0.999).Microseconds()), "p99.9-µs")
+	reportCommitStats(b, e.Log.Stats())
 }
 
 // BenchmarkReplay: subscribe from 0 to the head of a log of

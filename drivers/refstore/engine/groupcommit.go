@@ -84,10 +84,20 @@ func (l *Log) commitLoop() {
 	l.gc.ids = map[[16]byte]uint64{}
 	l.gc.streams = map[string]uint64{}
 	l.gc.lastSync = time.Now()
+	var syncDone chan struct{}
+	if l.opts.Sync == SyncAlways {
+		l.toSync = make(chan *written, 256)
+		syncDone = make(chan struct{})
+		go l.syncLoop(syncDone)
+	}
 	var group []*request
 	for {
 		first, ok := <-l.reqs
 		if !ok {
+			if l.toSync != nil {
+				close(l.toSync)
+				<-syncDone
+			}
 			l.finalSync()
 			return
 		}
@@ -112,6 +122,7 @@ func (l *Log) commitLoop() {
 		for i := range group {
 			group[i] = nil
 		}
+		l.zeroAhead()
 	}
 }
 
@@ -129,22 +140,52 @@ func (l *Log) current() *segment {
 	return l.segs[len(l.segs)-1]
 }
 
-// commit writes one group with one write and (sync=always) one fdatasync,
-// then acknowledges every request in it. A failed write rolls the group
-// back entirely: the file is cut back and no index sees it.
-func (l *Log) commit(group []*request) {
-	if l.failed != nil {
-		for _, r := range group {
-			r.done(nil, l.failed)
+// failure is the error that made the log read-only, or nil.
+func (l *Log) failure() error {
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (l *Log) fail(err error) error {
+	l.failed.CompareAndSwap(nil, &err)
+	return l.failure()
+}
+
+func ackAll(group []*request, err error) {
+	for _, r := range group {
+		if r.err == nil {
+			r.err = err
 		}
+		if r.err != nil {
+			r.done(nil, r.err)
+		} else {
+			r.done(r.pos, nil)
+		}
+	}
+}
+
+// commit writes one group with one write. Under sync=always it then hands
+// the written group to the syncer and returns at once, so the next group is
+// written while this one's fdatasync runs (the syncer acknowledges it after
+// an fdatasync that started after the write returned). Under the other
+// modes it acknowledges right away. A failed write rolls the group back
+// entirely: the file is cut back and no index sees it.
+func (l *Log) commit(group []*request) {
+	if err := l.failure(); err != nil {
+		ackAll(group, err)
 		return
 	}
 	seg := l.current()
 	if seg.writeOff >= l.opts.SegmentSize {
+		l.inflight.Wait() // sealing needs every group before it synced
+		if err := l.failure(); err != nil {
+			ackAll(group, err)
+			return
+		}
 		if err := l.roll(seg); err != nil {
-			for _, r := range group {
-				r.done(nil, err)
-			}
+			ackAll(group, err)
 			return
 		}
 		seg = l.current()
@@ -158,39 +199,52 @@ func (l *Log) commit(group []*request) {
 	for _, r := range group {
 		r.pos, r.err = l.prepare(r, now)
 	}
-	if len(g.buf) > 0 {
-		if err := l.write(seg); err != nil {
-			l.next = start
-			for _, r := range group {
-				if r.err == nil {
-					r.err = err
-				}
-			}
-		} else {
-			for id, p := range g.ids {
-				l.dedupe.put(id, p)
-			}
-			for s, v := range g.streams {
-				l.streams.set(s, v)
-			}
-			l.mu.Lock()
-			for _, e := range g.idx {
-				seg.index = append(seg.index, indexEntry{pos: e.pos, off: seg.writeOff + e.off})
-			}
-			l.mu.Unlock()
-			seg.writeOff += int64(len(g.buf))
-			seg.size.Store(seg.writeOff)
-			l.committed.Store(l.next)
-			l.notify()
+	if len(g.buf) == 0 {
+		if l.toSync != nil && l.inflight.Load() > 0 {
+			// Only retries and conflicts: still ack after the groups
+			// before them, whose positions a retry may return.
+			l.inflight.Add(1)
+			l.queued.Add(int64(len(group)))
+			l.toSync <- &written{seg: seg, reqs: append([]*request(nil), group...), end: -1}
+			return
 		}
+		ackAll(group, nil)
+		return
 	}
-	for _, r := range group {
-		if r.err != nil {
-			r.done(nil, r.err)
-		} else {
-			r.done(r.pos, nil)
-		}
+	if err := l.write(seg); err != nil {
+		l.next = start
+		ackAll(group, err)
+		return
 	}
+	l.stats.writes.Add(1)
+	l.stats.records.Add(l.next - start)
+	for id, p := range g.ids {
+		l.dedupe.put(id, p)
+	}
+	for s, v := range g.streams {
+		l.streams.set(s, v)
+	}
+	l.mu.Lock()
+	for _, e := range g.idx {
+		seg.index = append(seg.index, indexEntry{pos: e.pos, off: seg.writeOff + e.off})
+	}
+	l.mu.Unlock()
+	seg.writeOff += int64(len(g.buf))
+	if l.toSync != nil {
+		l.inflight.Add(1)
+		l.queued.Add(int64(len(group)))
+		l.toSync <- &written{seg: seg, reqs: append([]*request(nil), group...), end: seg.writeOff, next: l.next}
+		return
+	}
+	l.publish(seg, seg.writeOff, l.next)
+	ackAll(group, nil)
+}
+
+// publish makes everything up to end (position next) visible to readers.
+func (l *Log) publish(seg *segment, end int64, next uint64) {
+	seg.size.Store(end)
+	l.committed.Store(next)
+	l.notify()
 }
 
 // prepare checks one request against the log plus this group's earlier
@@ -252,10 +306,12 @@ func (l *Log) streamNext(s string) uint64 {
 	return l.streams.next(s)
 }
 
-// write puts the group buffer at the segment's write offset and syncs per
-// mode. A failed write is cut back so the file never holds a half group; a
-// failed fdatasync makes the log read-only (the kernel may have dropped the
-// dirty pages, so nothing written since the last good sync can be trusted).
+// write puts the group buffer at the segment's write offset and, under
+// sync=interval, syncs when the interval has passed (sync=always syncs in
+// the syncer). A failed write is cut back so the file never holds a half
+// group; a failed fdatasync makes the log read-only (the kernel may have
+// dropped the dirty pages, so nothing written since the last good sync can
+// be trusted).
 func (l *Log) write(seg *segment) error {
 	buf := l.gc.buf
 	var err error
@@ -266,20 +322,15 @@ func (l *Log) write(seg *segment) error {
 		_, err = seg.f.WriteAt(buf, seg.writeOff)
 	}
 	if err != nil {
+		seg.zeroedTo = seg.writeOff
 		if terr := seg.f.Truncate(seg.writeOff); terr != nil {
-			l.failed = fmt.Errorf("refstore: segment %s: write failed (%v) and cutting it back failed: %w; the store is read-only until restart", seg.path, err, terr)
-			return l.failed
+			return l.fail(fmt.Errorf("refstore: segment %s: write failed (%v) and cutting it back failed: %w; the store is read-only until restart", seg.path, err, terr))
 		}
 		return fmt.Errorf("refstore: append to segment %s at offset %d: %w", seg.path, seg.writeOff, err)
 	}
-	sync := l.opts.Sync == SyncAlways
 	if l.opts.Sync == SyncInterval && time.Since(l.gc.lastSync) >= l.opts.SyncInterval {
-		sync = true
-	}
-	if sync {
 		if err := datasync(seg.f); err != nil {
-			l.failed = fmt.Errorf("refstore: fdatasync segment %s: %w; the store is read-only until restart", seg.path, err)
-			return l.failed
+			return l.fail(fmt.Errorf("refstore: fdatasync segment %s: %w; the store is read-only until restart", seg.path, err))
 		}
 		l.gc.lastSync = time.Now()
 	}

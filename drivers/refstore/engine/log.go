@@ -79,8 +79,13 @@ type Log struct {
 	dedupe  *dedupe
 	// dedupeFrom is the first position recovery adds to dedupe.
 	dedupeFrom uint64
-	failed     error
 	gc         groupState
+	toSync     chan *written // sync=always: written groups for the syncer
+	inflight   pending       // groups written and not yet acknowledged
+	stats      statCounters
+	queued     atomic.Int64 // requests written, not yet taken by the syncer
+
+	failed atomic.Pointer[error] // set once: the log is read-only
 
 	report RecoveryReport
 }

@@ -63,12 +63,20 @@ type Options struct {
 	DedupeWindow int
 	// MaxGroupBytes caps one commit group's write; default 8 MiB.
 	MaxGroupBytes int
+	// MaxGatherDelay caps how long the syncer (sync=always) waits for the
+	// writers its last fdatasync acknowledged to come back before starting
+	// the next one (it waits at most half the recent fdatasync time, and
+	// only while fewer requests are queued than it acknowledged last time
+	// plus those that arrived meanwhile); default 250µs, negative disables.
+	MaxGatherDelay time.Duration
 	// Logf receives recovery notes; nil discards them.
 	Logf func(format string, args ...any)
 
 	// writeHook, when set (tests), runs before every segment write and can
 	// fail it, e.g. with ENOSPC.
 	writeHook func(off int64, n int) error
+	// syncHook, when set (tests), runs before every commit fdatasync.
+	syncHook func()
 }
 
 func (o Options) withDefaults() Options {
@@ -83,6 +91,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DedupeWindow <= 0 {
 		o.DedupeWindow = 1 << 20
+	}
+	if o.MaxGatherDelay == 0 {
+		o.MaxGatherDelay = 250 * time.Microsecond
 	}
 	if o.MaxGroupBytes <= 0 {
 		o.MaxGroupBytes = 8 << 20

@@ -37,6 +37,7 @@ type segment struct {
 	index  []indexEntry // sparse; guarded by Log.mu
 
 	writeOff int64 // committer-owned: where the next group goes
+	zeroedTo int64 // committer-owned: zero-written (extent-converted) up to here
 }
 
 func segName(base uint64) string { return fmt.Sprintf("%s%020d%s", segPrefix, base, segSuffix) }
