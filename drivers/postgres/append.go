@@ -15,7 +15,9 @@ import (
 // plan and the locked check; the append is retried with the new knowledge.
 var errDedupeMoved = errors.New("postgres: stored IDs changed during append")
 
-// Append stores the batch in one transaction and returns after COMMIT.
+// Append stores the batch durably and returns after COMMIT. With
+// group_commit=on (default) concurrent Appends share one transaction (see
+// committer); otherwise each Append is its own transaction.
 // Event IDs already stored return their original positions and are not
 // written again (also within one batch: the first occurrence wins).
 //
@@ -33,6 +35,14 @@ func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.P
 	if len(batch) == 0 {
 		return nil, nil
 	}
+	if d.cfg.GroupCommit {
+		return d.appendGrouped(ctx, batch)
+	}
+	return d.appendNow(ctx, batch)
+}
+
+// appendNow runs one append transaction on a pooled connection.
+func (d *Driver) appendNow(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: append: acquire connection: %w", err)

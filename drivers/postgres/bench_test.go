@@ -40,6 +40,9 @@ func BenchmarkAppend(b *testing.B) {
 					}
 				})
 				b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
+				if g, e := d.GroupStats(); g > 0 {
+					b.ReportMetric(float64(e)/float64(g), "events/commit")
+				}
 			})
 		}
 	}

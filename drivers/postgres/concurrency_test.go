@@ -16,8 +16,8 @@ import (
 // versions must be 1..n per key.
 func TestGapSafetyEightWriters(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"values", "copy"} {
-		t.Run(mode, func(t *testing.T) { gapSafety(t, "&poll=20ms&batch_insert="+mode) })
+	for _, mode := range []string{"batch_insert=values", "batch_insert=copy&group_commit=off"} {
+		t.Run(mode, func(t *testing.T) { gapSafety(t, "&poll=20ms&"+mode) })
 	}
 }
 
@@ -114,5 +114,55 @@ func gapSafety(t *testing.T, extra string) {
 	if err != nil || bad != 0 {
 		t.Fatalf("stream versions: %d rows out of sequence (err %v)", bad, err)
 	}
-	t.Logf("%d writers: %d events acked, all delivered once, gapless", writers, len(acked))
+	groups, events := d.GroupStats()
+	t.Logf("%d writers: %d events acked, all delivered once, gapless (%d group commits for %d events)", writers, len(acked), groups, events)
+}
+
+// TestCloseWithAsyncInFlight: Close with appends queued calls every done
+// exactly once (committed or "driver closed"), and nothing hangs.
+func TestCloseWithAsyncInFlight(t *testing.T) {
+	d := openTest(t, "")
+	const n = 200
+	var mu sync.Mutex
+	calls := map[int]int{}
+	var ok, failed int
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		var e drivers.Event
+		copy(e.ID[:], fmt.Sprintf("close-%04d", i))
+		e.Key, e.Payload = "k", []byte("{}")
+		d.AppendAsync(context.Background(), []drivers.Event{e}, func(p []drivers.Position, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls[i]++
+			if calls[i] == 1 {
+				defer wg.Done()
+			}
+			if err != nil {
+				failed++
+			} else {
+				ok++
+			}
+		})
+	}
+	d.Close()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("done callbacks missing 10 s after Close")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, c := range calls {
+		if c != 1 {
+			t.Errorf("request %d: done called %d times", i, c)
+		}
+	}
+	if ok+failed != n {
+		t.Fatalf("%d ok + %d failed != %d", ok, failed, n)
+	}
+	t.Logf("Close with %d async appends queued: %d committed, %d failed with driver closed", n, ok, failed)
 }

@@ -36,13 +36,16 @@ type Config struct {
 	// about 20-30% of a single-event append here: notify=off leaves
 	// subscribers on polling (set poll= low, e.g. 10ms).
 	Notify bool
+	// GroupCommit makes concurrent Appends share one transaction and one
+	// COMMIT flush (default true). Off: one transaction per Append call.
+	GroupCommit bool
 	// Poll is how often an idle subscriber re-reads when no NOTIFY arrived;
 	// default 100ms (NOTIFY normally wakes it sooner).
 	Poll time.Duration
 }
 
 // evbenchParams are the query parameters this driver consumes.
-var evbenchParams = []string{"batch_insert", "notify", "payload", "poll", "pool", "read_batch", "schema", "table"}
+var evbenchParams = []string{"batch_insert", "group_commit", "notify", "payload", "poll", "pool", "read_batch", "schema", "table"}
 
 // libpqParams are passed through to pgx (libpq names plus pgx/pgxpool
 // extras). synchronous_commit is sent as a session parameter.
@@ -69,7 +72,7 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
 // Errors never contain the password.
 func parseDSN(dsn string) (Config, string, error) {
 	cfg := Config{Schema: "evbench", Table: "events", Payload: "bytea", Pool: 10,
-		BatchInsert: "values", ReadBatch: 2000, Poll: 100 * time.Millisecond, Notify: true}
+		BatchInsert: "values", ReadBatch: 2000, Poll: 100 * time.Millisecond, Notify: true, GroupCommit: true}
 	if strings.TrimSpace(dsn) == "" {
 		return cfg, "", fmt.Errorf("driver postgres needs --dsn, e.g. %s", dsnExample)
 	}
@@ -109,6 +112,11 @@ func parseDSN(dsn string) (Config, string, error) {
 				return cfg, "", fmt.Errorf("postgres: DSN parameter notify=%q: want on or off", v)
 			}
 			cfg.Notify = v == "on"
+		case "group_commit":
+			if v != "on" && v != "off" {
+				return cfg, "", fmt.Errorf("postgres: DSN parameter group_commit=%q: want on or off", v)
+			}
+			cfg.GroupCommit = v == "on"
 		case "pool":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 1000 {

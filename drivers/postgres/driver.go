@@ -61,14 +61,17 @@ type Driver struct {
 	describe string
 	sql      statements
 
+	group *committer
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
 
 var (
-	_ drivers.Driver       = (*Driver)(nil)
-	_ drivers.Resetter     = (*Driver)(nil)
-	_ drivers.Deduplicator = (*Driver)(nil)
+	_ drivers.Driver        = (*Driver)(nil)
+	_ drivers.Resetter      = (*Driver)(nil)
+	_ drivers.Deduplicator  = (*Driver)(nil)
+	_ drivers.AsyncAppender = (*Driver)(nil)
 )
 
 // Open connects (through opts.Dialer, so a chaos proxy sees every
@@ -110,6 +113,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		pool.Close()
 		return nil, err
 	}
+	d.group = newCommitter(d)
 	return d, nil
 }
 
@@ -163,6 +167,7 @@ func (d *Driver) Head(ctx context.Context) (drivers.Cursor, error) {
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
 		d.closed.Store(true)
+		d.group.close()
 		d.pool.Close()
 	})
 	return nil

@@ -69,9 +69,9 @@ func TestConformanceCopy(t *testing.T) {
 func TestConformanceNoNotify(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("-short: the NOTIFY path is covered by TestConformance")
+		t.Skip("-short: the NOTIFY and group-commit paths are covered by TestConformance")
 	}
-	drivertest.Run(t, func(t *testing.T) drivers.Driver { return openTest(t, "&notify=off&poll=10ms") })
+	drivertest.Run(t, func(t *testing.T) drivers.Driver { return openTest(t, "&notify=off&poll=10ms&group_commit=off") })
 }
 
 func TestDescribeReportsDurability(t *testing.T) {
