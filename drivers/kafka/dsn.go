@@ -54,6 +54,9 @@ func ParseDSN(dsn string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("kafka: DSN %q: %v; want e.g. %s", dsn, err, dsnExample)
 	}
+	if u.Scheme == "kfake" {
+		return cfg, fmt.Errorf("kafka: DSN %q names the embedded kfake cluster: leave the DSN empty and the harness starts it (Embed), then opens its kafka:// DSN", dsn)
+	}
 	if u.Scheme != "kafka" {
 		return cfg, fmt.Errorf("kafka: DSN %q: scheme %q; want kafka://host:port (e.g. %s)", dsn, u.Scheme, dsnExample)
 	}

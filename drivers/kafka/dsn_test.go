@@ -24,6 +24,7 @@ func TestParseDSN(t *testing.T) {
 		{"kafka://h:1?acks=leader&idempotent=true", "needs acks=all", nil},
 		{"kafka://h:1?topik=x", "known: acks, compression", nil},
 		{"nats://h:1", "scheme", nil},
+		{"kfake://", "leave the DSN empty", nil},
 		{"kafka://h", "host:port", nil},
 		{"kafka://", "no broker", nil},
 		{"kafka://h:1/topic", "?topic=", nil},

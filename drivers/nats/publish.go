@@ -62,8 +62,12 @@ func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done fu
 	}
 	t := &batchTracker{pos: make([]drivers.Position, len(batch)), done: done}
 	t.left.Store(int32(len(batch)))
-	// The watcher may fire before t.stop is set: it must not touch t.stop.
-	t.stop = context.AfterFunc(ctx, func() { t.complete(nil, ctx.Err()) })
+	if ctx.Done() == nil {
+		t.stop = func() bool { return true } // ctx can never end: nothing to watch
+	} else {
+		// The watcher may fire before t.stop is set: it must not touch t.stop.
+		t.stop = context.AfterFunc(ctx, func() { t.complete(nil, ctx.Err()) })
+	}
 	deadline := time.Now().Add(d.cfg.AckTimeout)
 	for i := range batch {
 		msg := d.toMsg(&batch[i])
