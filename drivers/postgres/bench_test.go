@@ -11,39 +11,42 @@ import (
 )
 
 // BenchmarkAppend measures durable single-event appends (one COMMIT each)
-// at 1, 8 and 64 concurrent writers; b.N is the total number of appends.
+// at 1, 8 and 64 concurrent writers, with and without group commit; b.N
+// is the total number of Append calls.
 func BenchmarkAppend(b *testing.B) {
 	for _, conc := range []int{1, 8, 64} {
 		for _, size := range []int{1, 100} {
-			b.Run(fmt.Sprintf("writers=%d/batch=%d", conc, size), func(b *testing.B) {
-				d := openTest(b, fmt.Sprintf("&pool=%d", min(conc, 32)))
-				payload := make([]byte, 256)
-				for i := range payload {
-					payload[i] = 'a' + byte(i%26)
-				}
-				var ctr atomic.Uint64
-				b.SetParallelism((conc + 1) / 2) // GOMAXPROCS=2 here
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					batch := make([]drivers.Event, size)
-					for pb.Next() {
-						for i := range batch {
-							n := ctr.Add(1)
-							binary.BigEndian.PutUint64(batch[i].ID[8:], n)
-							batch[i].Key = fmt.Sprintf("k%d", n%1000)
-							batch[i].Payload = payload
+			for _, gc := range []string{"on", "off"} {
+				b.Run(fmt.Sprintf("writers=%d/batch=%d/group_commit=%s", conc, size, gc), func(b *testing.B) {
+					d := openTest(b, fmt.Sprintf("&pool=%d&group_commit=%s", min(conc, 32), gc))
+					payload := make([]byte, 256)
+					for i := range payload {
+						payload[i] = 'a' + byte(i%26)
+					}
+					var ctr atomic.Uint64
+					b.SetParallelism((conc + 1) / 2) // GOMAXPROCS=2 here
+					b.ResetTimer()
+					b.RunParallel(func(pb *testing.PB) {
+						batch := make([]drivers.Event, size)
+						for pb.Next() {
+							for i := range batch {
+								n := ctr.Add(1)
+								binary.BigEndian.PutUint64(batch[i].ID[8:], n)
+								batch[i].Key = fmt.Sprintf("k%d", n%1000)
+								batch[i].Payload = payload
+							}
+							if _, err := d.Append(context.Background(), batch); err != nil {
+								b.Error(err)
+								return
+							}
 						}
-						if _, err := d.Append(context.Background(), batch); err != nil {
-							b.Error(err)
-							return
-						}
+					})
+					b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
+					if g, e := d.GroupStats(); g > 0 {
+						b.ReportMetric(float64(e)/float64(g), "events/commit")
 					}
 				})
-				b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
-				if g, e := d.GroupStats(); g > 0 {
-					b.ReportMetric(float64(e)/float64(g), "events/commit")
-				}
-			})
+			}
 		}
 	}
 }
