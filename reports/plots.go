@@ -224,6 +224,7 @@ func withShades(p *plot.Plot, w shades) {
 // legendSwatch draws a filled box in the legend.
 type legendSwatch struct{ c color.NRGBA }
 
+// Thumbnail implements plot.Thumbnailer.
 func (s legendSwatch) Thumbnail(c *draw.Canvas) {
 	cl := s.c
 	cl.A = 110

@@ -29,6 +29,7 @@ var (
 // overlap).
 type shades []shade
 
+// Plot implements plot.Plotter.
 func (s shades) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
 	sty := p.X.Tick.Label

@@ -11,6 +11,7 @@ import (
 // gives two labels such as "0.00" and "25.00").
 type niceTicks struct{}
 
+// Ticks implements plot.Ticker.
 func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) || math.IsInf(hi-lo, 0) {
 		return []plot.Tick{{Value: lo, Label: num(lo)}}
