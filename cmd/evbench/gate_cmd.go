@@ -42,6 +42,9 @@ func runGate(cmd *cobra.Command, path, baselinePath string, exprs []string) erro
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
+	if !r.Complete {
+		fmt.Fprintf(cmd.ErrOrStderr(), "evbench: warning: %s is an incomplete run (%s); its numbers cover only part of the scenario\n", path, r.Reason)
+	}
 	var base *reports.Result
 	if baselinePath != "" {
 		if base, err = reports.ReadResult(baselinePath); err != nil {
