@@ -2,12 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // maxGroupEvents caps how many events one group-commit transaction takes
@@ -151,6 +153,17 @@ func (c *committer) commit(group []*request) {
 	pos, err := c.d.appendNow(ctx, all)
 	c.groups.Add(1)
 	c.events.Add(int64(len(all)))
+	var pgErr *pgconn.PgError
+	if err != nil && len(live) > 1 && errors.As(err, &pgErr) && ctx.Err() == nil {
+		// The server refused the group (e.g. a non-JSON payload into
+		// jsonb): the transaction rolled back, so retry each request alone
+		// and fail only the one at fault.
+		for _, r := range live {
+			p, err := c.d.appendNow(ctx, r.batch)
+			r.done(p, err)
+		}
+		return
+	}
 	off := 0
 	for _, r := range live {
 		if err != nil {

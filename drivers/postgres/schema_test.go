@@ -51,6 +51,30 @@ func TestJSONBPayloadSemanticRoundTrip(t *testing.T) {
 	}
 }
 
+// TestGroupIsolatesBadBatch: a batch the server refuses fails alone; the
+// other requests of its group are retried and commit.
+func TestGroupIsolatesBadBatch(t *testing.T) {
+	d := openTest(t, "&payload=jsonb")
+	good := drivertest.Events(3, 1)
+	bad := []drivers.Event{{ID: [16]byte{7}, Key: "x", Payload: []byte("not json")}}
+	results := make([]error, 2)
+	var positions []drivers.Position
+	ctx := context.Background()
+	d.group.commit([]*request{
+		{ctx: ctx, batch: good, done: func(p []drivers.Position, err error) { positions, results[0] = p, err }},
+		{ctx: ctx, batch: bad, done: func(p []drivers.Position, err error) { results[1] = err }},
+	})
+	if results[0] != nil || len(positions) != 3 {
+		t.Fatalf("good batch: %v, %d positions", results[0], len(positions))
+	}
+	if results[1] == nil {
+		t.Fatal("bad batch committed into jsonb")
+	}
+	if h, _ := d.Head(ctx); h[0] != 3 {
+		t.Fatalf("head = %v, want 3", h)
+	}
+}
+
 func TestResetEmptiesAndPayloadMismatch(t *testing.T) {
 	d := openTest(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
