@@ -107,11 +107,11 @@ func BenchmarkAppendWriters(b *testing.B) {
 	for _, w := range []int{1, 8, 64, -64} {
 		o := engine.Options{}
 		if w < 0 {
-			w, o.MaxGatherDelay = -w, -1
+			w, o.SyncConcurrency = -w, 1
 		}
 		name := "writers=" + strconv.Itoa(w)
-		if o.MaxGatherDelay < 0 {
-			name += "/gather=off"
+		if o.SyncConcurrency == 1 {
+			name += "/syncs=1"
 		}
 		b.Run(name, func(b *testing.B) {
 			e, d := benchEmbedOpts(b, o)
@@ -190,12 +190,12 @@ func BenchmarkAppendAsyncPipelined(b *testing.B) {
 // BenchmarkCommitAt1000PerSecond: an open-loop 1,000 events/s, one 256 B
 // event per append; latency from the scheduled time to the durable ack.
 func BenchmarkCommitAt1000PerSecond(b *testing.B) {
-	for _, g := range []time.Duration{-1, 0} {
-		name := "gather=default"
-		if g < 0 {
-			name = "gather=off"
+	for _, c := range []int{1, 0} {
+		name := "syncs=default"
+		if c == 1 {
+			name = "syncs=1"
 		}
-		b.Run(name, func(b *testing.B) { benchCommitAt1000(b, engine.Options{MaxGatherDelay: g}) })
+		b.Run(name, func(b *testing.B) { benchCommitAt1000(b, engine.Options{SyncConcurrency: c}) })
 	}
 }
 

@@ -84,19 +84,16 @@ func (l *Log) commitLoop() {
 	l.gc.ids = map[[16]byte]uint64{}
 	l.gc.streams = map[string]uint64{}
 	l.gc.lastSync = time.Now()
-	var syncDone chan struct{}
-	if l.opts.Sync == SyncAlways {
-		l.toSync = make(chan *written, 256)
-		syncDone = make(chan struct{})
-		go l.syncLoop(syncDone)
+	pipelined := l.opts.Sync == SyncAlways
+	if pipelined {
+		l.startSyncers()
 	}
 	var group []*request
 	for {
 		first, ok := <-l.reqs
 		if !ok {
-			if l.toSync != nil {
-				close(l.toSync)
-				<-syncDone
+			if pipelined {
+				l.stopSyncers()
 			}
 			l.finalSync()
 			return
@@ -200,12 +197,10 @@ func (l *Log) commit(group []*request) {
 		r.pos, r.err = l.prepare(r, now)
 	}
 	if len(g.buf) == 0 {
-		if l.toSync != nil && l.inflight.Load() > 0 {
+		if l.opts.Sync == SyncAlways && l.inflight.Load() > 0 {
 			// Only retries and conflicts: still ack after the groups
 			// before them, whose positions a retry may return.
-			l.inflight.Add(1)
-			l.queued.Add(int64(len(group)))
-			l.toSync <- &written{seg: seg, reqs: append([]*request(nil), group...), end: -1}
+			l.enqueue(&written{seg: seg, reqs: append([]*request(nil), group...), end: -1})
 			return
 		}
 		ackAll(group, nil)
@@ -230,10 +225,8 @@ func (l *Log) commit(group []*request) {
 	}
 	l.mu.Unlock()
 	seg.writeOff += int64(len(g.buf))
-	if l.toSync != nil {
-		l.inflight.Add(1)
-		l.queued.Add(int64(len(group)))
-		l.toSync <- &written{seg: seg, reqs: append([]*request(nil), group...), end: seg.writeOff, next: l.next}
+	if l.opts.Sync == SyncAlways {
+		l.enqueue(&written{seg: seg, reqs: append([]*request(nil), group...), end: seg.writeOff, next: l.next})
 		return
 	}
 	l.publish(seg, seg.writeOff, l.next)

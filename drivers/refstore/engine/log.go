@@ -80,10 +80,9 @@ type Log struct {
 	// dedupeFrom is the first position recovery adds to dedupe.
 	dedupeFrom uint64
 	gc         groupState
-	toSync     chan *written // sync=always: written groups for the syncer
-	inflight   pending       // groups written and not yet acknowledged
+	sy         syncer  // sync=always: the fdatasync stage
+	inflight   pending // groups written and not yet acknowledged
 	stats      statCounters
-	queued     atomic.Int64 // requests written, not yet taken by the syncer
 
 	failed atomic.Pointer[error] // set once: the log is read-only
 

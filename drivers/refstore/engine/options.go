@@ -63,12 +63,10 @@ type Options struct {
 	DedupeWindow int
 	// MaxGroupBytes caps one commit group's write; default 8 MiB.
 	MaxGroupBytes int
-	// MaxGatherDelay caps how long the syncer (sync=always) waits for the
-	// writers its last fdatasync acknowledged to come back before starting
-	// the next one (it waits at most half the recent fdatasync time, and
-	// only while fewer requests are queued than it acknowledged last time
-	// plus those that arrived meanwhile); default 250µs, negative disables.
-	MaxGatherDelay time.Duration
+	// SyncConcurrency is how many fdatasyncs may run at once under
+	// sync=always (each covers every group written before it started);
+	// default 4, the point past which this disk stopped scaling.
+	SyncConcurrency int
 	// Logf receives recovery notes; nil discards them.
 	Logf func(format string, args ...any)
 
@@ -92,8 +90,8 @@ func (o Options) withDefaults() Options {
 	if o.DedupeWindow <= 0 {
 		o.DedupeWindow = 1 << 20
 	}
-	if o.MaxGatherDelay == 0 {
-		o.MaxGatherDelay = 250 * time.Microsecond
+	if o.SyncConcurrency <= 0 {
+		o.SyncConcurrency = 4
 	}
 	if o.MaxGroupBytes <= 0 {
 		o.MaxGroupBytes = 8 << 20

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -13,7 +14,7 @@ func TestPipelinedCommit(t *testing.T) {
 	entered := make(chan int, 4)
 	release := make(chan struct{})
 	syncs := 0
-	l := mustOpen(t, t.TempDir(), Options{syncHook: func() {
+	l := mustOpen(t, t.TempDir(), Options{SyncConcurrency: 1, syncHook: func() {
 		syncs++
 		entered <- syncs
 		<-release
@@ -63,6 +64,50 @@ func TestPipelinedCommit(t *testing.T) {
 	}
 	if h := l.Head(); h != 2 {
 		t.Fatalf("head %d, want 2", h)
+	}
+	checkRecords(t, readAll(t, l, 0), 0, 2)
+}
+
+// TestConcurrentSyncs: with two fdatasyncs allowed, a group written while the
+// first sync hangs gets its own sync; when that one finishes, it covers (and
+// acknowledges) both groups, in order, though the first sync still hangs.
+func TestConcurrentSyncs(t *testing.T) {
+	var calls atomic.Int32
+	gates := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	entered := make(chan int, 4)
+	l := mustOpen(t, t.TempDir(), Options{SyncConcurrency: 2, syncHook: func() {
+		i := int(calls.Add(1)) - 1
+		entered <- i
+		if i < len(gates) {
+			<-gates[i]
+		}
+	}})
+	defer l.Close()
+	defer close(gates[0])
+	res := make(chan error, 2)
+	appendOne := func(i int) {
+		_, err := l.Append(context.Background(), AppendRequest{Expected: ExpectAny, Events: []Event{ev(i, "s")}})
+		res <- err
+	}
+	go appendOne(0)
+	if i := <-entered; i != 0 {
+		t.Fatalf("sync %d first", i)
+	}
+	go appendOne(1)
+	if i := <-entered; i != 1 {
+		t.Fatalf("sync %d second", i)
+	}
+	if h := l.Head(); h != 0 {
+		t.Fatalf("head %d while both syncs hang, want 0", h)
+	}
+	close(gates[1])
+	for i := 0; i < 2; i++ {
+		if err := <-res; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := l.Head(); h != 2 {
+		t.Fatalf("head %d after the second sync, want 2", h)
 	}
 	checkRecords(t, readAll(t, l, 0), 0, 2)
 }
