@@ -55,3 +55,17 @@ func TestParseDSN(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseDSN: any input yields a config or an error, never a panic, and
+// a valid config always has a broker and a topic.
+func FuzzParseDSN(f *testing.F) {
+	for _, s := range []string{"kafka://127.0.0.1:9092?topic=evbench", "kafka://a:1,b:2?partitions=3&acks=leader", "kafka://%zz", "kfake://", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, dsn string) {
+		c, err := ParseDSN(dsn)
+		if err == nil && (len(c.Brokers) == 0 || c.Topic == "" || c.Partitions < 1) {
+			t.Fatalf("ParseDSN(%q) accepted an incomplete config %+v", dsn, c)
+		}
+	})
+}
