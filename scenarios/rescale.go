@@ -21,15 +21,28 @@ func (s *Scenario) TotalDuration() time.Duration {
 // Rescale stretches or shrinks the whole timeline proportionally (stages,
 // load.duration, pauses, fault windows, the steady-state window) so the total
 // becomes d, for --duration smoke runs of long scenarios. Rates and
-// load.events are left alone. A scenario with no length, or d <= 0, is left
-// unchanged.
+// load.events are left alone. A constant-rate scenario with no length gets
+// load.duration = d; d <= 0 changes nothing.
 func (s *Scenario) Rescale(d time.Duration) {
 	total := s.TotalDuration()
-	if total <= 0 || d <= 0 {
+	if d <= 0 {
+		return
+	}
+	if total <= 0 && len(s.Load.Stages) == 0 {
+		// A constant rate with no length yet (e.g. --set load.stages=[]):
+		// --duration gives it one.
+		s.Load.Duration = Duration(d)
+		return
+	}
+	if total <= 0 {
 		return
 	}
 	f := float64(d) / float64(total)
-	scale := func(x *Duration) { *x = Duration(math.Round(float64(*x) * f)) }
+	// Scaled times are rounded to the millisecond: "6.667s", not
+	// "6.666666667s", in results and logs.
+	scale := func(x *Duration) {
+		*x = Duration(math.Round(float64(*x)*f/float64(time.Millisecond)) * float64(time.Millisecond))
+	}
 	if len(s.Load.Stages) == 0 {
 		s.Load.Duration = Duration(d)
 	} else {

@@ -49,8 +49,15 @@ func TestRescale(t *testing.T) {
 	// No stages: load.duration becomes d.
 	c, _ := Builtin("catch-up")
 	c.Rescale(10 * time.Second)
-	if c.Load.Duration.D() != 10*time.Second || c.Consumers.Pause[0].At.D() != 10*time.Second/3 {
-		t.Fatalf("catch-up rescaled: %v pause %v", c.Load.Duration, c.Consumers.Pause[0])
+	if c.Load.Duration.D() != 10*time.Second || c.Consumers.Pause[0].At.D() != 3333*time.Millisecond {
+		t.Fatalf("catch-up rescaled: %v pause %v (want 10s, pause at 3.333s: rounded to the ms)", c.Load.Duration, c.Consumers.Pause[0])
+	}
+
+	// A constant rate with no length takes --duration as its length.
+	z := &Scenario{Load: Load{Start: 100}}
+	z.Rescale(5 * time.Second)
+	if z.TotalDuration() != 5*time.Second {
+		t.Fatalf("no-length scenario rescaled to %v, want 5s", z.TotalDuration())
 	}
 }
 
