@@ -124,8 +124,14 @@ func (c *Chaos) doClose() error {
 	case <-timer.C:
 	}
 
+	type victim struct{ name, listen string }
+	var victims []victim
 	c.mu.Lock()
-	entries := append([]*proxyEntry(nil), c.order...)
+	for _, e := range c.order {
+		if e.created {
+			victims = append(victims, victim{e.name, e.listen})
+		}
+	}
 	c.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
@@ -135,12 +141,9 @@ func (c *Chaos) doClose() error {
 		errs []error
 		wg   sync.WaitGroup
 	)
-	for _, e := range entries {
-		if e.name == "" || !e.created {
-			continue
-		}
+	for _, e := range victims {
 		wg.Add(1)
-		go func(e *proxyEntry) {
+		go func(e victim) {
 			defer wg.Done()
 			if err := c.be.remove(ctx, e.name); err != nil {
 				emu.Lock()

@@ -55,6 +55,12 @@ func TestDialerRejectsBadInput(t *testing.T) {
 		{PathProducer, "127.0.0.1", "not host:port"},
 		{"projector", "127.0.0.1:1", "cannot be proxied"},
 	}
+	if _, err := c.Dialer(PathProducer)(context.Background(), "udp", "127.0.0.1:53"); err == nil || !strings.Contains(err.Error(), "only tcp") {
+		t.Errorf("udp dial error = %v, want only tcp", err)
+	}
+	if n := len(c.Proxies()); n != 0 {
+		t.Errorf("rejected dials created %d proxies", n)
+	}
 	for _, tc := range cases {
 		_, err := c.Dialer(tc.path)(context.Background(), "tcp", tc.addr)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

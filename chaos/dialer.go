@@ -47,14 +47,14 @@ func (c *Chaos) Dialer(path string) drivers.DialFunc {
 		if err := checkPath(path); err != nil {
 			return nil, err
 		}
-		e, err := c.ensure(ctx, path, addr, "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
 		switch network {
 		case "tcp", "tcp4", "tcp6":
 		default:
 			return nil, fmt.Errorf("chaos: dial %s %s: only tcp can be proxied", network, addr)
+		}
+		e, err := c.ensure(ctx, path, addr, "127.0.0.1:0")
+		if err != nil {
+			return nil, err
 		}
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", e.listen)
