@@ -429,6 +429,12 @@ func rebuildPlot(r *Result) (*plot.Plot, error) {
 	p := newPlot(title, "time since rebuild start (s)", "events replayed")
 	p.Y.Min = 0
 	p.X.Min = 0
-	addLine(p, "events replayed", s.RebuildT, ys, 3, false)
+	xs := s.RebuildT
+	if len(xs) > 0 && xs[0] > 0 { // the replay starts at (0, 0)
+		xs = append([]float64{0}, xs...)
+		ys = append([]float64{0}, ys...)
+	}
+	addLine(p, "events replayed", xs, ys, 3, false)
+	headroom(p)
 	return p, nil
 }
