@@ -2,6 +2,7 @@ package drivertest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -70,5 +71,36 @@ func testCancelSubscribe(t *testing.T, d drivers.Driver) {
 		case <-time.After(cancelLimit):
 			t.Fatalf("Subscribe (%s) did not return within %s of cancel", tc.name, cancelLimit)
 		}
+	}
+}
+
+// errStopDelivery is what testDeliverError's callback returns.
+var errStopDelivery = errors.New("drivertest: stop delivery")
+
+// testDeliverError: when deliver returns an error, Subscribe stops and
+// returns it (errors.Is must find it: the runner's rebuild ends a
+// subscription this way and recognises its own sentinel).
+func testDeliverError(t *testing.T, d drivers.Driver) {
+	mustAppend(t, d, randomGen("de").events(20, 2))
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	calls := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- d.Subscribe(ctx, nil, func([]drivers.Delivered) error {
+			calls++
+			return errStopDelivery
+		})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errStopDelivery) {
+			t.Fatalf("Subscribe returned %v after deliver failed, want the deliver error (errors.Is)", err)
+		}
+		if calls != 1 {
+			t.Errorf("deliver called %d times after it returned an error, want 1", calls)
+		}
+	case <-time.After(cancelLimit):
+		t.Fatalf("Subscribe did not return within %s after deliver returned an error", cancelLimit)
 	}
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) drivers.Driver) {
 		{"CloseIdempotent", testClose},
 		{"CancelledAppend", testCancelAppend},
 		{"CancelledSubscribe", testCancelSubscribe},
+		{"DeliverErrorEndsSubscribe", testDeliverError},
 		{"RetriedAppendDedupe", testDedupe},
 		{"AppendAsync", testAsync},
 	}
