@@ -231,3 +231,48 @@ func TestHelperChaosProcess(t *testing.T) {
 	fmt.Println("READY", c.RunID())
 	<-ctx.Done()
 }
+
+// TestCloseIsBoundedWhenExternalServerHangs: a server that stops answering
+// must not keep Close (and so the run's exit) waiting.
+func TestCloseIsBoundedWhenExternalServerHangs(t *testing.T) {
+	t.Parallel()
+	hang := make(chan struct{})
+	defer close(hang)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("2.5.0")) })
+	mux.HandleFunc("POST /proxies", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"name":"x","listen":"127.0.0.1:1","upstream":"127.0.0.1:2","enabled":true}`))
+	})
+	mux.HandleFunc("DELETE /proxies/{name}", func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux}
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+
+	c, err := New(context.Background(), Options{External: "http://" + ln.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Expose(context.Background(), PathBoth, "127.0.0.1:2", ""); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Close() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "delete proxy") {
+			t.Fatalf("Close with a hung server = %v, want a delete proxy error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close hung on an unresponsive external server")
+	}
+}
