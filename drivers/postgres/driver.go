@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -99,7 +100,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		cc.ConnectTimeout = connectTimeout
 	}
 	if _, ok := cc.RuntimeParams["application_name"]; !ok {
-		cc.RuntimeParams["application_name"] = "evbench " + opts.Role
+		cc.RuntimeParams["application_name"] = strings.TrimSpace("evbench " + opts.Role)
 	}
 	target := fmt.Sprintf("%s:%d", cc.Host, cc.Port)
 
