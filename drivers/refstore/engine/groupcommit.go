@@ -349,5 +349,12 @@ func (l *Log) roll(seg *segment) error {
 	seg.sealed.Store(true)
 	l.segs = append(l.segs, ns)
 	l.mu.Unlock()
+	// Everything before l.next is durable and sealed: checkpoint it so the
+	// next Open need not scan it.
+	if data, err := l.encodeCheckpoint(l.next, segHeaderSize); err != nil {
+		l.opts.logf("%v", err)
+	} else {
+		l.checkpointAsync(l.next, data)
+	}
 	return nil
 }

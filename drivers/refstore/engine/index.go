@@ -30,30 +30,3 @@ func (d *dedupe) put(id [16]byte, pos uint64) {
 	}
 	d.young[id] = pos
 }
-
-// streams maps a stream id to its next version (its event count). Pointers
-// let recovery update a known stream without allocating a key string.
-type streams map[string]*uint64
-
-func (s streams) next(id string) uint64 {
-	if p := s[id]; p != nil {
-		return *p
-	}
-	return 0
-}
-
-func (s streams) set(id string, next uint64) {
-	if p := s[id]; p != nil {
-		*p = next
-		return
-	}
-	s[id] = &next
-}
-
-func (s streams) setBytes(id []byte, next uint64) {
-	if p := s[string(id)]; p != nil {
-		*p = next
-		return
-	}
-	s[string(id)] = &next
-}

@@ -53,6 +53,8 @@ type RecoveryReport struct {
 	Records        uint64
 	TruncatedBytes int64  // torn-tail bytes dropped
 	TruncatedAt    string // "segment offset" of the cut, when TruncatedBytes > 0
+	Checkpoint     uint64 // position the checkpoint used covered (0: none, full scan)
+	Scanned        uint64 // records scanned after it
 	Notes          []string
 }
 
@@ -83,6 +85,10 @@ type Log struct {
 	sy         syncer  // sync=always: the fdatasync stage
 	inflight   pending // groups written and not yet acknowledged
 	stats      statCounters
+
+	ckMu  sync.Mutex // serializes checkpoint writes
+	ckPos uint64     // position the newest written checkpoint covers
+	ckWG  sync.WaitGroup
 
 	failed atomic.Pointer[error] // set once: the log is read-only
 
@@ -136,6 +142,14 @@ func (l *Log) Close() error {
 		if err := s.f.Sync(); err != nil && first == nil {
 			first = fmt.Errorf("refstore: sync segment %s on close: %w", s.path, err)
 		}
+	}
+	if first == nil {
+		l.mu.Unlock() // encodeCheckpoint takes it
+		first = l.checkpointOnClose()
+		l.mu.Lock()
+	}
+	l.ckWG.Wait()
+	for _, s := range l.segs {
 		s.f.Close()
 	}
 	l.lock.Close()

@@ -34,7 +34,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("refstore: create data dir %s: %w", dir, err)
 	}
-	l := &Log{dir: dir, opts: opts, wake: make(chan struct{}), streams: streams{},
+	l := &Log{dir: dir, opts: opts, wake: make(chan struct{}), streams: newStreams(),
 		dedupe: newDedupe(opts.DedupeWindow), reqs: make(chan *request, 4096), stopped: make(chan struct{})}
 	if err := l.openFormat(); err != nil {
 		return nil, err
@@ -119,9 +119,13 @@ func (l *Log) loadSegments() error {
 	}
 	var bases []uint64
 	for _, e := range ents {
-		if b, ok := parseSegName(e.Name()); ok && e.Type().IsRegular() {
+		switch b, ok := parseSegName(e.Name()); {
+		case ok && e.Type().IsRegular():
 			bases = append(bases, b)
-		} else if e.Name() != formatFile {
+		case e.Name() == formatFile || e.Name() == checkpointFile:
+		case e.Name() == checkpointTmp: // a checkpoint write that never finished
+			os.Remove(filepath.Join(l.dir, e.Name()))
+		default:
 			note := fmt.Sprintf("ignored foreign file %s in data dir", e.Name())
 			l.report.Notes = append(l.report.Notes, note)
 			l.opts.logf("refstore: %s", note)
@@ -133,7 +137,38 @@ func (l *Log) loadSegments() error {
 		// dedupe window anyway: skip them (most of a large log's scan).
 		l.dedupeFrom = bases[len(bases)-1] - uint64(l.opts.DedupeWindow)
 	}
-	for i, b := range bases {
+	if len(bases) > 0 {
+		ck, err := l.readCheckpoint()
+		if err == nil {
+			if err = l.loadFromCheckpoint(ck, bases); err == nil {
+				return nil
+			}
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			note := fmt.Sprintf("checkpoint not used (%v): scanning the whole log", err)
+			l.report.Notes = append(l.report.Notes, note)
+			l.opts.logf("refstore: %s", note)
+		}
+		l.resetRecovery()
+	}
+	return l.scanSegments(bases, 0)
+}
+
+// resetRecovery forgets what a failed checkpoint load set up.
+func (l *Log) resetRecovery() {
+	for _, s := range l.segs {
+		s.f.Close()
+	}
+	l.segs, l.next = nil, 0
+	l.streams = newStreams()
+	l.dedupe = newDedupe(l.opts.DedupeWindow)
+	l.report.Checkpoint, l.report.Scanned = 0, 0
+}
+
+// scanSegments recovers the segments bases[from:] by scanning them whole.
+func (l *Log) scanSegments(bases []uint64, from int) error {
+	for i := from; i < len(bases); i++ {
+		b := bases[i]
 		last := i == len(bases)-1
 		if b != l.next {
 			if i == 0 {
@@ -141,12 +176,16 @@ func (l *Log) loadSegments() error {
 			}
 			return fmt.Errorf("refstore: segment missing between %s (ends at position %d) and %s", segName(bases[i-1]), l.next, segName(b))
 		}
-		s, err := l.recoverSegment(filepath.Join(l.dir, segName(b)), b, last)
+		s, size, err := l.openSegment(filepath.Join(l.dir, segName(b)), b, last)
 		if err != nil {
 			return err
 		}
 		if s == nil { // an empty last segment whose header never made it
 			continue
+		}
+		if err := l.scanSegment(s, size, segHeaderSize, last); err != nil {
+			s.f.Close()
+			return err
 		}
 		l.segs = append(l.segs, s)
 	}
@@ -183,17 +222,17 @@ func (s *scanner) at(off int64, want int) ([]byte, error) {
 	return s.data, nil
 }
 
-// recoverSegment scans one segment, rebuilding the indexes. Only the last
-// segment may end in a torn record; it is cut there and re-preallocated.
-func (l *Log) recoverSegment(path string, base uint64, last bool) (*segment, error) {
+// openSegment opens one segment and checks its header. A last segment
+// whose header never made it to disk is removed (nil segment).
+func (l *Log) openSegment(path string, base uint64, last bool) (*segment, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, fmt.Errorf("refstore: open segment %s: %w", path, err)
+		return nil, 0, fmt.Errorf("refstore: open segment %s: %w", path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("refstore: stat segment %s: %w", path, err)
+		return nil, 0, fmt.Errorf("refstore: stat segment %s: %w", path, err)
 	}
 	hdr := make([]byte, segHeaderSize)
 	if n, _ := f.ReadAt(hdr, 0); n < segHeaderSize || !bytes.Equal(hdr, segHeader(base)) {
@@ -203,29 +242,33 @@ func (l *Log) recoverSegment(path string, base uint64, last bool) (*segment, err
 			note := fmt.Sprintf("removed incomplete new segment %s", filepath.Base(path))
 			l.report.Notes = append(l.report.Notes, note)
 			l.opts.logf("refstore: %s", note)
-			return nil, os.Remove(path)
+			return nil, 0, os.Remove(path)
 		}
 		f.Close()
 		if string(hdr[:4]) == segMagic && binary.LittleEndian.Uint32(hdr[4:]) > formatVersion {
-			return nil, fmt.Errorf("refstore: segment %s has format %d, newer than this build (%d): upgrade evbench", path, binary.LittleEndian.Uint32(hdr[4:]), formatVersion)
+			return nil, 0, fmt.Errorf("refstore: segment %s has format %d, newer than this build (%d): upgrade evbench", path, binary.LittleEndian.Uint32(hdr[4:]), formatVersion)
 		}
-		return nil, fmt.Errorf("refstore: segment %s: bad header %x (want magic %q, format %d, base %d)", path, hdr[:n], segMagic, formatVersion, base)
+		return nil, 0, fmt.Errorf("refstore: segment %s: bad header %x (want magic %q, format %d, base %d)", path, hdr[:n], segMagic, formatVersion, base)
 	}
-	s := &segment{base: base, path: path, f: f}
-	sc := &scanner{f: f, size: st.Size()}
-	off := int64(segHeaderSize)
+	return &segment{base: base, path: path, f: f}, st.Size(), nil
+}
+
+// scanSegment verifies s's records from offset off (where position l.next
+// starts) to its end, rebuilding the indexes. Only the last segment may end
+// in a torn record; it is cut there and re-preallocated.
+func (l *Log) scanSegment(s *segment, size, off int64, last bool) error {
+	path, f := s.path, s.f
+	sc := &scanner{f: f, size: size}
 	var stopErr error
 	for off < sc.size {
 		b, err := sc.at(off, record.HeaderSize)
 		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("refstore: read segment %s at offset %d: %w", path, off, err)
+			return fmt.Errorf("refstore: read segment %s at offset %d: %w", path, off, err)
 		}
 		if len(b) >= record.PrefixSize {
 			if body := int64(binary.LittleEndian.Uint32(b)); body > 0 && body < record.MaxRecord && int64(len(b)) < record.PrefixSize+body {
 				if b, err = sc.at(off, int(record.PrefixSize+body)); err != nil {
-					f.Close()
-					return nil, fmt.Errorf("refstore: read segment %s at offset %d: %w", path, off, err)
+					return fmt.Errorf("refstore: read segment %s at offset %d: %w", path, off, err)
 				}
 			}
 		}
@@ -238,16 +281,15 @@ func (l *Log) recoverSegment(path string, base uint64, last bool) (*segment, err
 			break
 		}
 		l.index(s, b[:n], off)
+		l.report.Scanned++
 		off += int64(n)
 	}
 	if stopErr != nil || off < sc.size {
 		if !last {
-			f.Close()
-			return nil, fmt.Errorf("refstore: segment %s is corrupt at offset %d (position %d): %v; it is not the last segment, so this is not a torn write: restore it from a backup", path, off, l.next, stopErr)
+			return fmt.Errorf("refstore: segment %s is corrupt at offset %d (position %d): %v; it is not the last segment, so this is not a torn write: restore it from a backup", path, off, l.next, stopErr)
 		}
 		if err := l.cutTail(s, sc, off, stopErr); err != nil {
-			f.Close()
-			return nil, err
+			return err
 		}
 	}
 	s.writeOff = off
@@ -255,7 +297,7 @@ func (l *Log) recoverSegment(path string, base uint64, last bool) (*segment, err
 	if !last {
 		s.sealed.Store(true)
 	}
-	return s, nil
+	return nil
 }
 
 // index adds one verified record to the in-memory indexes.
