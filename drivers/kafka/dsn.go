@@ -26,11 +26,12 @@ type Config struct {
 	// Idempotent enables the idempotent producer (default: true when
 	// acks=all; it requires acks=all).
 	Idempotent bool
-	// Consumer is "direct" (default: partitions assigned from the cursor) or
-	// "group" (a consumer group whose committed offsets decide where to
-	// resume; the cursor is then only a hint).
+	// Consumer is "direct" (default: partitions assigned at the cursor) or
+	// "group" (read through a consumer group, one fresh group per Subscribe,
+	// starting at the cursor: measures the group protocol's cost).
 	Consumer string
-	// Group is the consumer group id for consumer=group. Default "evbench".
+	// Group is the consumer group id prefix for consumer=group. Default
+	// "evbench".
 	Group string
 	// Compression is none (default), snappy, lz4 or zstd.
 	Compression string

@@ -128,3 +128,36 @@ func TestSameKeySamePartition(t *testing.T) {
 		byKey[k] = p.Partition
 	}
 }
+
+// TestGroupSubscriptionsAreIndependent: two projectors in consumer=group
+// mode each receive every event (a shared group would split partitions).
+func TestGroupSubscriptionsAreIndependent(t *testing.T) {
+	e := startCluster(t)
+	d := openFresh(t, e, "&partitions=4&consumer=group")
+	evs := drivertest.Events(40, 8)
+	if _, err := d.Append(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	counts := make(chan int, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			n := 0
+			sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
+			defer scancel()
+			_ = d.Subscribe(sctx, nil, func(b []drivers.Delivered) error {
+				if n += len(b); n >= len(evs) {
+					scancel()
+				}
+				return nil
+			})
+			counts <- n
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if n := <-counts; n != len(evs) {
+			t.Errorf("subscription %d got %d events, want %d", i, n, len(evs))
+		}
+	}
+}

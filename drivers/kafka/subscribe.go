@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,14 +19,14 @@ import (
 // slow projector never delays produce requests.
 //
 // consumer=direct (default) assigns every partition directly at the cursor's
-// offset (partitions absent from the cursor start at 0). consumer=group joins
-// the DSN's consumer group: with an empty cursor every partition resumes from
-// the group's committed offset (or the start); with a non-empty cursor each
-// partition starts at the cursor's offset (0 when absent) the first time this
-// subscription is assigned it, and later rebalances use committed offsets.
-// Delivered records are marked and committed automatically (every 5 s and on
-// return), so a restarted group consumer may see the last few seconds again
-// (at-least-once).
+// offset (partitions absent from the cursor start at 0). consumer=group reads
+// through a consumer group (join, heartbeats, offset commits every 5 s) to
+// measure that protocol's cost: the group id is "<group>-<random>", one per
+// Subscribe, and every partition starts at the cursor (0 when absent) on its
+// first assignment. The Driver contract (nil cursor = from the beginning;
+// several projectors and a rebuild each read everything) rules out sharing
+// one group or resuming from its commits: a shared group would split the
+// partitions between them.
 //
 // It returns nil when ctx ends, the deliver error when deliver fails, and an
 // error when the driver is closed, a fetch fails with a non-retriable error,
@@ -47,10 +49,8 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 	}
 	group := d.cfg.Consumer == "group"
 	if group {
-		opts = append(opts, kgo.ConsumerGroup(d.cfg.Group), kgo.ConsumeTopics(d.cfg.Topic), kgo.AutoCommitMarks())
-		if len(from) > 0 {
-			opts = append(opts, kgo.AdjustFetchOffsetsFn(cursorSeeker(d.cfg.Topic, from)))
-		}
+		opts = append(opts, kgo.ConsumerGroup(d.cfg.Group+"-"+randomSuffix()), kgo.ConsumeTopics(d.cfg.Topic),
+			kgo.AutoCommitMarks(), kgo.AdjustFetchOffsetsFn(cursorSeeker(d.cfg.Topic, from)))
 	} else {
 		offs := make(map[int32]kgo.Offset, parts)
 		for p := int32(0); p < parts; p++ {
@@ -151,6 +151,12 @@ var (
 	pollWindow = 5 * time.Second
 	lostAfter  = 2 * time.Minute
 )
+
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
 
 func pingOnce(ctx context.Context, cl *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)

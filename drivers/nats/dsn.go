@@ -28,10 +28,10 @@ type Config struct {
 	// Replicas is the stream replica count. Default 1.
 	Replicas int
 	// Consumer is "ordered" (default, an ephemeral ordered consumer started
-	// at the cursor) or "durable" (a named pull consumer whose ack floor is
-	// kept by the server).
+	// at the cursor) or "durable" (a durable pull consumer with explicit
+	// ack-all, one per Subscribe, started at the cursor).
 	Consumer string
-	// Durable is the durable consumer name for consumer=durable.
+	// Durable is the durable consumer name prefix for consumer=durable.
 	Durable string
 	// DupeWindow is the stream's duplicate window: an append retried with
 	// the same event IDs within it is not stored twice. Default 2m.

@@ -79,3 +79,45 @@ func TestRegistered(t *testing.T) {
 		t.Fatalf("RedactDSN kept the password: %s", got)
 	}
 }
+
+// TestDurableSubscriptionsAreIndependent: two projectors in consumer=durable
+// mode each receive every event, and their consumers are deleted after.
+func TestDurableSubscriptionsAreIndependent(t *testing.T) {
+	e := startServer(t)
+	d := openFresh(t, e.DSN(), "&consumer=durable")
+	evs := drivertest.Events(40, 8)
+	if _, err := d.Append(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	counts := make(chan int, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			n := 0
+			sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer scancel()
+			_ = d.Subscribe(sctx, nil, func(b []drivers.Delivered) error {
+				if n += len(b); n >= len(evs) {
+					scancel()
+				}
+				return nil
+			})
+			counts <- n
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if n := <-counts; n != len(evs) {
+			t.Errorf("subscription %d got %d events, want %d", i, n, len(evs))
+		}
+	}
+	s, err := d.js.Stream(context.Background(), d.cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Consumers != 0 {
+		t.Errorf("%d durable consumers left behind after Subscribe returned", info.State.Consumers)
+	}
+}

@@ -2,6 +2,7 @@ package nats
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -28,10 +29,12 @@ type inbound struct {
 // o+1), catch-up then live, delivering in batches of what has arrived.
 //
 // consumer=ordered (default) uses an ordered consumer, which the client
-// recreates itself after a gap or a lost heartbeat. consumer=durable uses
-// the DSN's durable pull consumer (ack-all after each delivered batch): with
-// an empty cursor it resumes where the durable left off; with a non-empty
-// cursor the durable is recreated at the cursor.
+// recreates itself after a gap or a lost heartbeat. consumer=durable uses a
+// durable pull consumer "<durable>-<random>" (ack-all after each delivered
+// batch, deleted when Subscribe returns, expired by the server after 5 min
+// idle otherwise) to measure explicit acks. It starts at the cursor: the
+// Driver contract (nil cursor = from the beginning; several projectors and a
+// rebuild each read everything) rules out sharing or resuming one durable.
 //
 // It returns nil when ctx ends, the deliver error when deliver fails, and an
 // error when the driver is closed or the connection is lost for good.
@@ -39,13 +42,14 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 	if d.isClosed() {
 		return errClosed
 	}
-	cons, err := d.consumer(ctx, from)
+	cons, drop, err := d.consumer(ctx, from)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
+	defer drop()
 	ch := make(chan inbound, d.cfg.MaxPending)
 	quit := make(chan struct{})
 	defer close(quit)
@@ -125,7 +129,15 @@ func terminal(err error) bool {
 		errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
 }
 
-func (d *Driver) consumer(ctx context.Context, from drivers.Cursor) (jetstream.Consumer, error) {
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// consumer returns the consumer to read with and, for a durable one, a
+// func deleting it.
+func (d *Driver) consumer(ctx context.Context, from drivers.Cursor) (jetstream.Consumer, func(), error) {
 	start := uint64(from[0]) + 1
 	policy := jetstream.DeliverByStartSequencePolicy
 	if start <= 1 {
@@ -138,33 +150,29 @@ func (d *Driver) consumer(ctx context.Context, from drivers.Cursor) (jetstream.C
 			OptStartSeq:    start,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("nats: ordered consumer on %s: %w", d.cfg.Stream, err)
+			return nil, nil, fmt.Errorf("nats: ordered consumer on %s: %w", d.cfg.Stream, err)
 		}
-		return c, nil
+		return c, func() {}, nil
 	}
-	if len(from) == 0 {
-		c, err := d.js.Consumer(ctx, d.cfg.Stream, d.cfg.Durable)
-		if err == nil {
-			return c, nil
-		}
-		if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, fmt.Errorf("nats: durable consumer %s on %s: %w", d.cfg.Durable, d.cfg.Stream, err)
-		}
-	} else if err := d.js.DeleteConsumer(ctx, d.cfg.Stream, d.cfg.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, fmt.Errorf("nats: move durable consumer %s to the cursor: %w", d.cfg.Durable, err)
-	}
-	c, err := d.js.CreateOrUpdateConsumer(ctx, d.cfg.Stream, jetstream.ConsumerConfig{
-		Durable:       d.cfg.Durable,
-		FilterSubject: d.cfg.Subjects,
-		DeliverPolicy: policy,
-		OptStartSeq:   start,
-		AckPolicy:     jetstream.AckAllPolicy,
-		MaxAckPending: max(d.cfg.MaxPending*4, 16384),
+	name := d.cfg.Durable + "-" + randomSuffix()
+	c, err := d.js.CreateConsumer(ctx, d.cfg.Stream, jetstream.ConsumerConfig{
+		Durable:           name,
+		InactiveThreshold: 5 * time.Minute,
+		FilterSubject:     d.cfg.Subjects,
+		DeliverPolicy:     policy,
+		OptStartSeq:       start,
+		AckPolicy:         jetstream.AckAllPolicy,
+		MaxAckPending:     max(d.cfg.MaxPending*4, 16384),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("nats: create durable consumer %s on %s: %w", d.cfg.Durable, d.cfg.Stream, err)
+		return nil, nil, fmt.Errorf("nats: create durable consumer %s on %s: %w", name, d.cfg.Stream, err)
 	}
-	return c, nil
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = d.js.DeleteConsumer(ctx, d.cfg.Stream, name) // best effort: InactiveThreshold is the backstop
+	}
+	return c, drop, nil
 }
 
 // fromMsg decodes a stored message back into the event and its position.
