@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,8 @@ type generator struct {
 
 	sem      chan struct{}
 	inflight sync.WaitGroup
+	mu       sync.Mutex
+	pending  map[*job]struct{} // appends not answered yet
 }
 
 // job is one append: a batch of events, each with its own scheduled time.
@@ -58,18 +61,23 @@ type job struct {
 // in-flight appends (bounded by their own contexts).
 func (g *generator) run(ctx context.Context) {
 	g.sem = make(chan struct{}, g.window)
+	g.pending = make(map[*job]struct{}, g.window)
+	// Appends get their own context: an interrupted run still lets in-flight
+	// appends finish (their outcome is data), up to appendGrace.
+	actx, cancelAppends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAppends()
 	var submit func(*job)
 	var workers []chan *job
 	if g.async != nil {
-		submit = g.submitAsync(ctx)
+		submit = g.submitAsync(actx)
 	} else {
-		workers, submit = g.startWorkers(ctx)
+		workers, submit = g.startWorkers(actx)
 	}
 	defer func() {
 		for _, w := range workers {
 			close(w)
 		}
-		g.inflight.Wait()
+		g.settle(cancelAppends)
 	}()
 
 	cur := g.sched.Cursor()
@@ -130,19 +138,47 @@ func (g *generator) run(ctx context.Context) {
 		}
 		g.sent.Add(int64(len(j.events)))
 		g.inflight.Add(1)
+		g.mu.Lock()
+		g.pending[j] = struct{}{}
+		g.mu.Unlock()
 		submit(j)
 	}
 }
 
-// appendTimeout bounds one append, so a store that never answers fails the
-// append (counted, ambiguous) instead of holding the window forever.
-const appendTimeout = 30 * time.Second
+// appendGrace bounds how long the end of the load waits for in-flight
+// appends; after it their context is cancelled, and after as long again
+// the ones still unanswered are counted as failed (ambiguous). A per-append
+// timer would cost a timer and two allocations on the hot path.
+const appendGrace = 30 * time.Second
+
+// errNoAnswer marks appends the store never answered.
+var errNoAnswer = errors.New("append not answered by the end of the run")
+
+// settle waits for in-flight appends, bounded by appendGrace twice.
+func (g *generator) settle(cancelAppends context.CancelFunc) {
+	done := make(chan struct{})
+	go func() { g.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(appendGrace):
+	}
+	cancelAppends()
+	select {
+	case <-done:
+		return
+	case <-time.After(appendGrace):
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for j := range g.pending {
+		g.finishLocked(j, errNoAnswer, time.Now())
+	}
+}
 
 func (g *generator) submitAsync(ctx context.Context) func(*job) {
 	return func(j *job) {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
-		g.async.AppendAsync(actx, j.events, func(pos []drivers.Position, err error) {
-			cancel()
+		g.async.AppendAsync(ctx, j.events, func(pos []drivers.Position, err error) {
 			g.complete(j, err)
 		})
 	}
@@ -162,9 +198,7 @@ func (g *generator) startWorkers(ctx context.Context) ([]chan *job, func(*job)) 
 		workers[i] = ch
 		go func() {
 			for j := range ch {
-				actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
-				_, err := g.drv.Append(actx, j.events)
-				cancel()
+				_, err := g.drv.Append(ctx, j.events)
 				g.complete(j, err)
 			}
 		}()
@@ -176,9 +210,20 @@ func (g *generator) startWorkers(ctx context.Context) ([]chan *job, func(*job)) 
 	}
 }
 
-// complete records the outcome of one append.
+// complete records the outcome of one append, once: an answer that comes
+// after settle gave up on it is ignored.
 func (g *generator) complete(j *job, err error) {
 	now := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.pending[j]; !ok {
+		return
+	}
+	g.finishLocked(j, err, now)
+}
+
+func (g *generator) finishLocked(j *job, err error, now time.Time) {
+	delete(g.pending, j)
 	n := int64(len(j.events))
 	if err != nil {
 		g.failed.Add(n)

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"time"
 
@@ -20,6 +21,14 @@ type scenarioSource struct {
 	seqs     []uint64 // key index -> last sequence handed out
 	payloads *fixtures.Generator
 	ledger   *ledger
+	scratch  []byte
+}
+
+// payload renders into a reused buffer and returns an exact-size copy: one
+// allocation per event, and no slack retained by stores that keep payloads.
+func (s *scenarioSource) payload(id [16]byte, typ, key string, seq uint64, scheduled int64) []byte {
+	s.scratch = s.payloads.Payload(s.scratch[:0], id, typ, key, seq, scheduled)
+	return bytes.Clone(s.scratch)
 }
 
 func newScenarioSource(sc *scenarios.Scenario, seed uint64, l *ledger) (*scenarioSource, error) {
@@ -60,7 +69,7 @@ func (s *scenarioSource) next(first int64, count int, scheduled time.Time, batch
 			Key:     name,
 			Seq:     s.seqs[k],
 			Type:    typ,
-			Payload: s.payloads.Payload(nil, id, typ, name, s.seqs[k], scheduled.UnixNano()),
+			Payload: s.payload(id, typ, name, s.seqs[k], scheduled.UnixNano()),
 		})
 	}
 	return batch
