@@ -67,6 +67,7 @@ func (h *holeConn) Read(b []byte) (int, error) {
 // TestAppendFailsWhenPartitioned checks the producer gives up instead of
 // retrying forever (the idempotent producer's default).
 func TestAppendFailsWhenPartitioned(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e := startCluster(t)
 	p := &partitioner{}
 	d, err := Open(context.Background(), e.DSN()+"?partitions=2&delivery_timeout=2s&topic="+randomTopic(), drivers.Options{Dial: p.dial})
@@ -99,6 +100,7 @@ func TestAppendFailsWhenPartitioned(t *testing.T) {
 }
 
 func TestAppendFailsWhenClusterStops(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e, err := Embed(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +124,7 @@ func TestAppendFailsWhenClusterStops(t *testing.T) {
 }
 
 func TestOpenUnreachable(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +176,7 @@ func TestSubscribeErrorsWhenBrokersGoneForGood(t *testing.T) {
 // TestSubscribeRecoversAfterPartition checks a direct consumer rides out a
 // short partition without loss or duplicates.
 func TestSubscribeRecoversAfterPartition(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e := startCluster(t)
 	p := &partitioner{}
 	dsn := e.DSN() + "?partitions=3&topic=" + randomTopic()

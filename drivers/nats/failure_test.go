@@ -13,6 +13,7 @@ import (
 )
 
 func TestAppendFailsWhenServerStops(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e, err := Embed(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +69,7 @@ func TestSubscribeErrorsWhenConnectionLostForGood(t *testing.T) {
 }
 
 func TestOpenUnreachable(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +179,7 @@ func (c *holeConn) Read(b []byte) (int, error) {
 }
 
 func TestAppendFailsWhenPartitioned(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e := startServer(t)
 	h := &holeDialer{}
 	d, err := Open(context.Background(), e.DSN()+uniqueParams()+"&ack_timeout=2s", drivers.Options{Dial: h.dial})
@@ -205,6 +208,7 @@ func TestAppendFailsWhenPartitioned(t *testing.T) {
 // TestSubscribeRecoversAfterPartition checks that an ordered consumer rides
 // out a short partition (messages swallowed during it are re-fetched).
 func TestSubscribeRecoversAfterPartition(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e := startServer(t)
 	h := &holeDialer{}
 	params := uniqueParams()
