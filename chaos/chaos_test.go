@@ -279,3 +279,30 @@ func TestStartStopsWhenContextEnds(t *testing.T) {
 		t.Fatalf("Windows() = %+v, want the one executed fault with its actual (cut) length", w)
 	}
 }
+
+func TestDefaultStreamFollowsThePathsDataDirection(t *testing.T) {
+	t.Parallel()
+	c := newInprocChaos(t)
+	addr := echoServer(t)
+	for _, p := range []string{PathProducer, PathConsumer} {
+		if _, err := dialTrip(c.Dialer(p), addr, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startFaults(t, c, fault("latency", PathBoth, "0s", "1m", map[string]any{"latency": "1ms"}))
+	want := map[string]string{PathProducer: "upstream", PathConsumer: "downstream"}
+	for _, px := range c.Proxies() {
+		p, err := c.be.(*inproc).srv.Collection.Get(px.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx := p.Toxics.GetToxicArray()
+		if len(tx) != 1 {
+			t.Fatalf("%s: %d toxics, want 1", px.Name, len(tx))
+		}
+		w := p.Toxics.GetToxic("evbench-f1-latency_" + want[px.Paths[0]])
+		if w == nil {
+			t.Errorf("%s (%v): no latency toxic on the %s stream", px.Name, px.Paths, want[px.Paths[0]])
+		}
+	}
+}

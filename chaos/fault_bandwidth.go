@@ -1,7 +1,8 @@
 package chaos
 
-// bandwidthFault throttles a stream to rate KB/s: slow storage reads (on the
-// consumer path's responses, the default "downstream") or a thin link.
+// bandwidthFault throttles the path's data direction (stream "data") to rate
+// KB/s: slow storage reads on the consumer path (store→client), slow writes
+// on the producer path (client→store), or a thin link.
 type bandwidthFault struct {
 	rate    int64 // KB/s
 	streams []string
@@ -11,7 +12,7 @@ func init() { register("bandwidth", true, func() faultKind { return new(bandwidt
 
 func (f *bandwidthFault) parse(r *paramReader) {
 	f.rate = r.rateKBps("rate")
-	f.streams = r.streams("downstream")
+	f.streams = r.streams(streamData)
 }
 
 func (f *bandwidthFault) effect(toxicity float64) effect {

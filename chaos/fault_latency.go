@@ -2,10 +2,12 @@ package chaos
 
 import "time"
 
-// latencyFault delays data by latency ± jitter (uniform). By default only the
-// request stream ("upstream", client→store) is delayed, so each round trip
-// gains the latency once: `latency: 50ms` on the producer path means every
-// append's commit takes >= 50 ms longer. stream: both delays twice per trip.
+// latencyFault delays data by latency ± jitter (uniform). By default it
+// delays the path's data direction once (stream "data": requests on the
+// producer path, responses and pushed events on the consumer path), so
+// `latency: 50ms` adds >= 50 ms to every commit on producer and to every
+// delivery (end-to-end latency) on consumer. stream: both delays twice per
+// round trip.
 type latencyFault struct {
 	latency, jitter time.Duration
 	streams         []string
@@ -16,7 +18,7 @@ func init() { register("latency", true, func() faultKind { return new(latencyFau
 func (f *latencyFault) parse(r *paramReader) {
 	f.latency = r.duration("latency", 0, true, "ms")
 	f.jitter = r.duration("jitter", 0, false, "ms")
-	f.streams = r.streams("upstream")
+	f.streams = r.streams(streamData)
 	if r.err == nil && f.jitter > f.latency {
 		r.fail("jitter: %s exceeds latency %s (delays would go negative); lower jitter", f.jitter, f.latency)
 	}

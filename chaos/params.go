@@ -179,26 +179,35 @@ func (r *paramReader) checkRate(name string, kbps float64) int64 {
 	return int64(kbps)
 }
 
-// streams reads "stream" (upstream = client→store requests, downstream =
-// store→client responses, both) and returns Toxiproxy stream names.
+// streamData is the default stream of most kinds: the direction that carries
+// the path's data, resolved per proxy when the fault is applied: "upstream"
+// (requests) on a producer proxy, whose appends flow client→store, and
+// "downstream" (responses) on a consumer proxy, whose events flow
+// store→client. A proxy shared by both paths (chaos serve) gets "upstream".
+// So `latency: 50ms` adds 50 ms once to every append on the producer path
+// and to every delivered event on the consumer path.
+const streamData = "data"
+
+// streams reads "stream" (data = the path's data direction, upstream =
+// client→store requests, downstream = store→client responses, both).
 func (r *paramReader) streams(def string) []string {
 	v, ok := r.lookup("stream")
 	s := def
 	if ok {
 		str, isStr := v.(string)
 		if !isStr {
-			r.fail("stream: %v is not a stream; write upstream, downstream or both", v)
+			r.fail("stream: %v is not a stream; write data, upstream, downstream or both", v)
 			return nil
 		}
 		s = str
 	}
 	switch s {
-	case "upstream", "downstream":
+	case streamData, "upstream", "downstream":
 		return []string{s}
 	case "both":
 		return []string{"upstream", "downstream"}
 	}
-	r.fail("stream: unknown stream %q; write upstream (requests), downstream (responses) or both", s)
+	r.fail("stream: unknown stream %q; write data (the path's data direction), upstream (requests), downstream (responses) or both", s)
 	return nil
 }
 
@@ -212,7 +221,7 @@ func ms(d time.Duration) int64 {
 func toxicsOn(typ string, streams []string, toxicity float64, attrs map[string]any) []toxicSpec {
 	out := make([]toxicSpec, 0, len(streams))
 	for _, s := range streams {
-		out = append(out, toxicSpec{Name: typ + "_" + s, Type: typ, Stream: s, Toxicity: toxicity, Attributes: attrs})
+		out = append(out, toxicSpec{Type: typ, Stream: s, Toxicity: toxicity, Attributes: attrs})
 	}
 	return out
 }

@@ -201,16 +201,24 @@ func (c *Chaos) entriesLocked(paths []string) []*proxyEntry {
 	return out
 }
 
-func toxicName(af *activeFault, t toxicSpec) string {
-	return fmt.Sprintf("evbench-f%d-%s", af.id, t.Name)
+// resolve fixes a toxic for one proxy: the "data" stream becomes that
+// proxy's data direction, and the name is unique per fault and stream.
+func resolve(e *proxyEntry, af *activeFault, t toxicSpec) toxicSpec {
+	if t.Stream == streamData {
+		t.Stream = "upstream"
+		if e.paths[PathConsumer] && !e.paths[PathProducer] {
+			t.Stream = "downstream"
+		}
+	}
+	t.Name = fmt.Sprintf("evbench-f%d-%s_%s", af.id, t.Type, t.Stream)
+	return t
 }
 
 // applyTo applies af to one proxy; the caller holds opMu.
 func (c *Chaos) applyTo(ctx context.Context, e *proxyEntry, af *activeFault) error {
 	var errs []error
 	for _, t := range af.eff.toxics {
-		t.Name = toxicName(af, t)
-		if err := c.be.addToxic(ctx, e.name, t); err != nil {
+		if err := c.be.addToxic(ctx, e.name, resolve(e, af, t)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -229,7 +237,7 @@ func (c *Chaos) applyTo(ctx context.Context, e *proxyEntry, af *activeFault) err
 func (c *Chaos) removeFrom(ctx context.Context, e *proxyEntry, af *activeFault) error {
 	var errs []error
 	for _, t := range af.eff.toxics {
-		if err := c.be.removeToxic(ctx, e.name, toxicName(af, t)); err != nil {
+		if err := c.be.removeToxic(ctx, e.name, resolve(e, af, t).Name); err != nil {
 			errs = append(errs, err)
 		}
 	}
