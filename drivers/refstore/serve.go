@@ -17,13 +17,22 @@ const ReadyPrefix = "refstore: listening on "
 // (connections closed, log synced and closed). Recovery notes and the
 // readiness line go to logw.
 func Serve(ctx context.Context, dir, addr string, sync engine.SyncMode, logw io.Writer) error {
-	opts := engine.Options{Sync: sync, Logf: func(f string, a ...any) { fmt.Fprintf(logw, f+"\n", a...) }}
+	return ServeWith(ctx, dir, addr, engine.Options{Sync: sync}, logw)
+}
+
+// ServeWith is Serve with explicit engine options (tests use small segments
+// so that rolls and checkpoints happen under the torture); opts.Logf is set
+// to write to logw.
+func ServeWith(ctx context.Context, dir, addr string, opts engine.Options, logw io.Writer) error {
+	sync := opts.Sync
+	opts.Logf = func(f string, a ...any) { fmt.Fprintf(logw, f+"\n", a...) }
 	e, err := StartEmbedded(dir, opts, addr)
 	if err != nil {
 		return err
 	}
 	rep := e.Log.Recovery()
-	fmt.Fprintf(logw, "refstore: recovered segments=%d records=%d truncated_bytes=%d\n", rep.Segments, rep.Records, rep.TruncatedBytes)
+	fmt.Fprintf(logw, "refstore: recovered segments=%d records=%d truncated_bytes=%d checkpoint=%d scanned=%d\n",
+		rep.Segments, rep.Records, rep.TruncatedBytes, rep.Checkpoint, rep.Scanned)
 	fmt.Fprintf(logw, "%s%s dir=%s sync=%s\n", ReadyPrefix, e.DSN()[len("refstore://"):], dir, sync)
 	<-ctx.Done()
 	if err := e.Close(); err != nil {

@@ -20,7 +20,10 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("REFSTORE_TORTURE_CHILD"); dir != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
-		if err := refstore.Serve(ctx, dir, "127.0.0.1:0", engine.SyncAlways, os.Stderr); err != nil {
+		// Small segments: rolls, roll-time checkpoints and recovery from a
+		// checkpoint plus a scanned tail all happen under SIGKILL.
+		opts := engine.Options{Sync: engine.SyncAlways, SegmentSize: 128 << 10}
+		if err := refstore.ServeWith(ctx, dir, "127.0.0.1:0", opts, os.Stderr); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -37,7 +40,8 @@ func childCmd(dir string) *exec.Cmd {
 
 func TestTortureShort(t *testing.T) {
 	var out strings.Builder
-	res, err := Run(context.Background(), Config{Cycles: 3, Dir: t.TempDir(), Writers: 4, Command: childCmd,
+	dir := t.TempDir()
+	res, err := Run(context.Background(), Config{Cycles: 3, Dir: dir, Writers: 4, Command: childCmd,
 		MinRun: 100 * time.Millisecond, MaxRun: 400 * time.Millisecond, Out: &out})
 	t.Log("\n" + out.String() + res.String())
 	if err != nil {
@@ -48,6 +52,16 @@ func TestTortureShort(t *testing.T) {
 	}
 	if res.Acked == 0 {
 		t.Fatal("nothing was acknowledged: the test proved nothing")
+	}
+	// The child rolled 128 KiB segments, so recoveries ran from roll-time
+	// checkpoints; the dir must still open from one.
+	l, err := engine.Open(dir, engine.Options{SegmentSize: 128 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if rep := l.Recovery(); rep.Checkpoint == 0 || rep.Segments < 2 {
+		t.Fatalf("no checkpoint used after the torture (segments %d, notes %v)", rep.Segments, rep.Notes)
 	}
 }
 
