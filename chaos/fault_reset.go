@@ -7,7 +7,8 @@ import "time"
 // store. New connections are reset too while it lasts; toxicity < 1 resets
 // only that share of connections. The reset fires when data flows on the
 // chosen stream (default "data": appends on producer, deliveries on
-// consumer), so idle connections survive.
+// consumer), so idle connections survive. Toxiproxy drops the data that
+// triggered the reset, so with toxicity 1 nothing gets through while it lasts.
 type resetFault struct {
 	timeout time.Duration
 	streams []string
