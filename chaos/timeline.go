@@ -182,7 +182,9 @@ func (c *Chaos) remove(af *activeFault) {
 	if closed {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
+	// Derived from life: once Close runs, the proxies go wholesale and a
+	// slow removal must not hold it up.
+	ctx, cancel := context.WithTimeout(c.life, removeTimeout)
 	defer cancel()
 	for _, e := range entries {
 		if err := c.removeFrom(ctx, e, af); err != nil {
