@@ -163,7 +163,7 @@ func (r *run) execute(ctx context.Context, res *reports.Result) (err error) {
 	if len(r.sc.Faults) > 0 {
 		ch, err := chaos.New(ctx, chaos.Options{External: r.cfg.Toxiproxy, Logf: r.cfg.Logf})
 		if err != nil {
-			return fmt.Errorf("chaos: %w", err)
+			return err
 		}
 		r.chaos = ch
 		defer ch.Close()
@@ -270,7 +270,7 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	go func() { defer wg.Done(); r.runPauses(consCtx) }()
 	if r.chaos != nil {
 		if err := r.chaos.Start(consCtx, r.start, sc.Faults); err != nil {
-			return fmt.Errorf("chaos: start fault timeline: %w", err)
+			return err
 		}
 	}
 	if r.cfg.Progress != nil {
