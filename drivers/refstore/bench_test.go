@@ -104,15 +104,21 @@ func BenchmarkFsyncFloor(b *testing.B) {
 // append, sync=always, over loopback TCP. Reports events/s and commit
 // latency percentiles (send -> durable ack).
 func BenchmarkAppendWriters(b *testing.B) {
-	for _, w := range []int{1, 8, 64, -64} {
-		o := engine.Options{}
-		if w < 0 {
-			w, o.SyncConcurrency = -w, 1
-		}
-		name := "writers=" + strconv.Itoa(w)
-		if o.SyncConcurrency == 1 {
-			name += "/syncs=1"
-		}
+	cases := []struct {
+		name string
+		w    int
+		o    engine.Options
+	}{
+		{"writers=1", 1, engine.Options{}},
+		{"writers=8", 8, engine.Options{}},
+		{"writers=64", 64, engine.Options{}},
+		{"writers=64/syncs=1", 64, engine.Options{SyncConcurrency: 1}},
+		{"writers=64/syncs=4", 64, engine.Options{SyncConcurrency: 4}},
+		// Not durable: the ceiling of the client/TCP/committer path alone.
+		{"writers=64/sync=none", 64, engine.Options{Sync: engine.SyncNone}},
+	}
+	for _, c := range cases {
+		w, o, name := c.w, c.o, c.name
 		b.Run(name, func(b *testing.B) {
 			e, d := benchEmbedOpts(b, o)
 			var mu sync.Mutex

@@ -33,10 +33,10 @@ func (p *pending) Wait()       { p.wg.Wait() }
 // committer queues every group it has completely written; a free sync
 // worker claims everything queued so far, runs one fdatasync and then
 // acknowledges every group up to the last one it claimed. Up to
-// Options.SyncConcurrency fdatasyncs run at once: this disk completes
-// concurrent fdatasyncs in parallel (measured: 1 at a time 1,300/s, 4 at a
-// time 6,000/s), so an append never waits for a sync that started before it
-// was written to finish first, and the committer keeps writing meanwhile.
+// Options.SyncConcurrency fdatasyncs run at once (this disk completes
+// concurrent fdatasyncs in parallel: a raw loop did 1,300/s one at a time and
+// 6,000/s four at a time), so an append need not wait for a sync that started
+// before it was written, and the committer keeps writing meanwhile.
 //
 // Safety: a group is acknowledged only after an fdatasync that started after
 // its write returned (the worker claims only groups already queued, and the
