@@ -30,11 +30,21 @@ func randomEvents(n int) []drivers.Event {
 // BenchmarkAppendAsync keeps every event in flight at once through
 // AppendAsync (one event per call, as the open-loop generator does) against
 // the embedded nats-server (file storage, sync=always: every ack after an
-// fsync) and, with -tags none, nothing else.
+// fsync), and with the server's default sync policy (ack before fsync), side
+// by side so the cost of durable acks shows as a ratio.
 func BenchmarkAppendAsync(b *testing.B) {
-	e := startServer(b)
-	d := openFresh(b, e.DSN(), "")
-	benchAsync(b, d)
+	b.Run("sync=always", func(b *testing.B) {
+		e, err := EmbedSyncAlways(context.Background(), b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { e.Close() })
+		benchAsync(b, openFresh(b, e.DSN(), ""))
+	})
+	b.Run("sync=default", func(b *testing.B) {
+		e := startServer(b)
+		benchAsync(b, openFresh(b, e.DSN(), ""))
+	})
 }
 
 func benchAsync(b *testing.B, d drivers.AsyncAppender) {

@@ -24,7 +24,7 @@ const dsnExample = "nats://127.0.0.1:4222?stream=EVBENCH"
 func init() {
 	drivers.Register(drivers.Registration{
 		Name:        "nats",
-		Description: "NATS JetStream (PubAck as commit, Nats-Msg-Id dedupe); embedded: nats-server sync=always",
+		Description: "NATS JetStream (PubAck as commit, Nats-Msg-Id dedupe); embedded: nats-server, default sync (ack before fsync)",
 		DSNExample:  dsnExample,
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
@@ -162,7 +162,7 @@ func (d *Driver) Config() Config { return d.cfg }
 
 // Describe says what is known about the server's durability: JetStream's
 // sync interval is server configuration a client cannot read. The default
-// (2 min) acks before fsync; the embedded server runs sync=always.
+// (2 min) acks before fsync, as does the embedded server (see Embed).
 func (d *Driver) Describe() string {
 	return fmt.Sprintf("nats-server %s, JetStream %s storage, replicas=%d (sync interval is server-side: default acks before fsync)",
 		d.nc.ConnectedServerVersion(), d.cfg.Storage, d.cfg.Replicas)
