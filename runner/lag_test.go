@@ -72,3 +72,18 @@ func TestLedgerVerdict(t *testing.T) {
 		t.Fatal("an event of another run must not map into this ledger")
 	}
 }
+
+func TestNormalizeError(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"refstore: connection to 127.0.0.1:33373 lost: read tcp 127.0.0.1:45898->127.0.0.1:43675: read: connection reset by peer",
+			"refstore: connection to 127.0.0.1:* lost: read tcp 127.0.0.1:*->127.0.0.1:*: read: connection reset by peer"},
+		{"subscription at position 24750: EOF", "subscription at position N: EOF"},
+		{"dial [::1]:4222: refused", "dial [::1]:*: refused"},
+		{"kafka: 12 partitions", "kafka: 12 partitions"},
+	}
+	for _, tc := range tests {
+		if got := normalizeError(tc.in); got != tc.want {
+			t.Errorf("normalizeError(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"encoding/binary"
+	"regexp"
+	"strings"
 	"sync"
 )
 
@@ -114,8 +116,22 @@ const maxDistinct = 20
 
 func newErrorCounter() *errorCounter { return &errorCounter{counts: map[[2]string]int64{}} }
 
+// volatile matches the parts of error messages that differ between
+// otherwise identical errors (ephemeral ports, positions, byte counts), so
+// a storm of resets groups into one line instead of hundreds.
+var volatile = regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\]):\d+|\b\d{3,}\b`)
+
+func normalizeError(msg string) string {
+	return volatile.ReplaceAllStringFunc(msg, func(m string) string {
+		if i := strings.LastIndexByte(m, ':'); i > 0 && strings.ContainsAny(m, ".[") {
+			return m[:i] + ":*"
+		}
+		return "N"
+	})
+}
+
 func (e *errorCounter) add(op string, err error, n int64) {
-	k := [2]string{op, err.Error()}
+	k := [2]string{op, normalizeError(err.Error())}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.counts[k]; !ok {

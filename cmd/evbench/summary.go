@@ -63,7 +63,12 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 		}
 		fmt.Fprintf(w, "  gate       %s  %s  = %g%s\n", mark, g.Expr, g.Value, extra)
 	}
-	for _, e := range r.Errors {
+	const shownErrors = 5
+	for i, e := range r.Errors {
+		if i == shownErrors {
+			fmt.Fprintf(w, "  errors     ... %d more kinds of error in result.json\n", len(r.Errors)-shownErrors)
+			break
+		}
 		fmt.Fprintf(w, "  errors     %s x%d: %s\n", e.Op, e.Count, truncate(e.Message, 120))
 	}
 	fmt.Fprintf(w, "  result     %s\n", out)
