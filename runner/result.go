@@ -258,6 +258,7 @@ func (r *run) errsList() []reports.ErrorCount {
 	for _, k := range e.order {
 		out = append(out, reports.ErrorCount{Op: k[0], Message: k[1], Count: e.counts[k]})
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
 	if e.other > 0 {
 		out = append(out, reports.ErrorCount{Op: "other", Message: "further distinct errors not itemised", Count: e.other})
 	}
