@@ -235,6 +235,19 @@ func TestSubscribeRecoversAfterPartition(t *testing.T) {
 	if _, err := w.Append(context.Background(), evs[:10]); err != nil {
 		t.Fatal(err)
 	}
+	// The subscription must be established before the cut: this test is
+	// about riding out a partition, not about subscribing through one (on a
+	// loaded machine the consumer's setup can take longer than the append).
+	seen := map[[16]byte]int{}
+	setup := time.After(30 * time.Second)
+	for len(seen) < 10 {
+		select {
+		case ev := <-got:
+			seen[ev.ID]++
+		case <-setup:
+			t.Fatalf("before the partition, %d of 10 events delivered within 30s", len(seen))
+		}
+	}
 	h.cut.Store(true)
 	if _, err := w.Append(context.Background(), evs[10:20]); err != nil {
 		t.Fatal(err)
@@ -244,7 +257,6 @@ func TestSubscribeRecoversAfterPartition(t *testing.T) {
 	if _, err := w.Append(context.Background(), evs[20:]); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[[16]byte]int{}
 	deadline := time.After(30 * time.Second)
 	for len(seen) < len(evs) {
 		select {
