@@ -121,6 +121,14 @@ type Delivery struct {
 	// Ambiguous appends failed from the client's view; landing or not is
 	// fine, so they are never counted as lost.
 	Ambiguous int64 `json:"ambiguous"`
+	// Undelivered were acknowledged but not delivered when the run stopped
+	// before the projectors reached the head (interrupted, or the drain
+	// timed out). They are not called lost: the check is inconclusive, and
+	// the run is not marked passed.
+	Undelivered int64 `json:"undelivered"`
+	// Checked is true when the projectors reached the head after the last
+	// acknowledgement, so lost is conclusive.
+	Checked bool `json:"checked"`
 }
 
 // FaultWindow is one executed fault.

@@ -106,7 +106,7 @@ func (r *run) finish(res *reports.Result, err error) {
 
 	res.Gates = reports.EvaluateGates(res, r.sc.Gates, nil)
 	res.SteadyState = r.steadyState(res, samples)
-	res.Passed = res.Complete && res.Delivery.Lost == 0
+	res.Passed = res.Complete && res.Delivery.Lost == 0 && (len(r.projs) == 0 || res.Delivery.Checked)
 	for _, gr := range append(append([]reports.GateResult(nil), res.Gates...), res.SteadyState...) {
 		if !gr.Pass {
 			res.Passed = false
@@ -114,9 +114,9 @@ func (r *run) finish(res *reports.Result, err error) {
 	}
 }
 
-// delivery sums the verdicts of all projectors. Only a run that drained
-// can call an event lost: an interrupted run reports what was delivered, and
-// its lost count says "not delivered before the run stopped".
+// delivery sums the verdicts of all projectors. Only a run whose projectors
+// reached the head after the last acknowledgement can call an event lost;
+// otherwise missing events are reported as undelivered.
 func (r *run) delivery(res *reports.Result) {
 	var d reports.Delivery
 	for _, p := range r.projs {
@@ -127,6 +127,12 @@ func (r *run) delivery(res *reports.Result) {
 		d.Ambiguous = v.ambiguous
 		d.Delivered += v.delivered
 		d.Reordered += p.reordered.Load()
+	}
+	d.Checked = r.drained
+	if !r.drained {
+		// The projectors never caught up with the last acknowledgement: an
+		// acked event missing now may simply not have been read yet.
+		d.Undelivered, d.Lost = d.Lost, 0
 	}
 	res.Delivery = d
 }
@@ -148,9 +154,13 @@ func (r *run) catchUps(samples []lagSample, faults []reports.FaultWindow) []repo
 			}
 		}
 		sort.Slice(ds, func(i, j int) bool { return ds[i].end < ds[j].end })
+		var lastSample time.Duration
+		if n := len(samples); n > 0 {
+			lastSample = samples[n-1].t
+		}
 		for _, d := range ds {
-			if d.end > r.end.Sub(r.start)+r.sc.Consumers.Drain.D() && len(samples) == 0 {
-				continue
+			if d.end >= lastSample {
+				continue // the run stopped before (or as) it ended: nothing to measure
 			}
 			c := catchUp(samples, d, r.sched.RateAt(d.end))
 			out = append(out, reports.CatchUp{Cause: c.cause, StartedS: d.end.Seconds(), Seconds: round3(c.seconds),

@@ -96,6 +96,7 @@ type run struct {
 	pauses   []reports.Window
 	rebuilt  *rebuildResult
 	drainErr error
+	drained  bool // projectors reached the head after the last ack
 	commit   *reports.Recorder
 	service  *reports.Recorder
 	e2e      *reports.Recorder
@@ -283,6 +284,7 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	interrupted := ctx.Err() != nil
 	if !interrupted {
 		r.drainErr = r.drain(ctx, control)
+		r.drained = r.drainErr == nil
 	}
 	stopConsumers()
 	wg.Wait()
