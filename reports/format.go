@@ -34,8 +34,12 @@ func GatesOK(gs []GateResult) bool {
 // deliveryText is the one-line delivery verdict used by every format.
 func deliveryText(r *Result) string {
 	d := r.Delivery
-	return fmt.Sprintf("lost %d, duplicated %d, reordered %d, unexpected %d, delivered %d, ambiguous %d",
+	s := fmt.Sprintf("lost %d, duplicated %d, reordered %d, unexpected %d, delivered %d, ambiguous %d",
 		d.Lost, d.Duplicated, d.Reordered, d.Unexpected, d.Delivered, d.Ambiguous)
+	if d.Undelivered > 0 {
+		s += fmt.Sprintf(", undelivered %d (projectors never reached the head: inconclusive)", d.Undelivered)
+	}
+	return s
 }
 
 // num formats a float with 3 significant digits and no exponent for

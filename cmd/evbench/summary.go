@@ -52,6 +52,9 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 	d := r.Delivery
 	fmt.Fprintf(w, "  delivery   lost %d  duplicated %d  reordered %d  unexpected %d  (ambiguous appends %d)\n",
 		d.Lost, d.Duplicated, d.Reordered, d.Unexpected, d.Ambiguous)
+	if d.Undelivered > 0 {
+		fmt.Fprintf(w, "  delivery   undelivered %d: the projectors never reached the head, so the check is inconclusive\n", d.Undelivered)
+	}
 	for _, g := range append(append([]reports.GateResult(nil), r.Gates...), r.SteadyState...) {
 		mark := "PASS"
 		if !g.Pass {
