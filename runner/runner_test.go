@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -207,5 +208,38 @@ load: {start: 10, duration: 1s}
 	_, _, err = Run(context.Background(), Config{Scenario: sc, Driver: "stall-test"})
 	if err == nil {
 		t.Fatal("a driver without an embedded store must need a DSN")
+	}
+}
+
+// TestSteadyState: the hypothesis is judged before the first fault and
+// after the last one; a check that cannot hold fails the run.
+func TestSteadyState(t *testing.T) {
+	yml := `
+name: steady-test
+events: {size: {min: 100, max: 200}, keys: {count: 10}}
+load: {start: 300, duration: 6s}
+consumers: {projectors: 1}
+faults:
+  - {at: 2s, for: 1s, path: consumer, kind: latency, latency: 1ms}
+steady_state:
+  checks: [%s]
+  window: 1s
+  recovery_timeout: 3s
+`
+	// memory ignores the chaos dialer, so the fault changes nothing and a
+	// reasonable hypothesis must hold on both sides of it.
+	res, _, err := Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"lag.max < 100000", "achieved_rate > 100"`)), Driver: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.SteadyState) != 4 || !res.Passed {
+		t.Fatalf("steady state %+v passed=%v, want 4 passing checks (2 before, 2 after)", res.SteadyState, res.Passed)
+	}
+	res, _, err = Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"commit.p50 < 1ns"`)), Driver: "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Passed || len(res.SteadyState) != 2 || res.SteadyState[0].Pass || res.SteadyState[1].Pass {
+		t.Fatalf("steady state %+v passed=%v: an impossible check must fail before and after", res.SteadyState, res.Passed)
 	}
 }

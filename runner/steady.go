@@ -81,7 +81,9 @@ func (r *run) windowResult(from, to float64, samples []lagSample) *reports.Resul
 	merge := func(rec *reports.Recorder) reports.Percentiles {
 		h := reports.NewHistogram()
 		for _, iv := range rec.Intervals() {
-			if iv.StartS >= from && iv.EndS <= to+1e-9 {
+			// Per-second intervals belong to the window their middle falls
+			// in: fault times are measured, not whole seconds.
+			if mid := (iv.StartS + iv.EndS) / 2; mid >= from && mid < to {
 				h.Merge(iv.Hist)
 			}
 		}
@@ -103,5 +105,8 @@ func (r *run) windowResult(from, to float64, samples []lagSample) *reports.Resul
 		}
 	}
 	w.Lag.P95 = percentile(lags, 95)
+	if len(lags) > 0 {
+		w.Lag.SampleMS = float64(r.cfg.LagEvery) / float64(time.Millisecond)
+	}
 	return w
 }
