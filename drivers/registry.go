@@ -20,6 +20,10 @@ type Registration struct {
 	// Embed, when set, starts an in-process store with its data under dir and
 	// is used when the DSN is empty. Nil means the driver needs a DSN.
 	Embed func(ctx context.Context, dir string) (Embedded, error)
+	// InProcess marks a driver that opens no network connection (memory):
+	// the chaos layer cannot reach it, so scenarios with faults are refused
+	// rather than run with faults that silently do nothing.
+	InProcess bool
 	// Redact returns dsn with secrets removed, for logs and result.json.
 	// Nil means the default (password in a URL's userinfo is masked).
 	Redact func(dsn string) string

@@ -130,6 +130,9 @@ func (r *run) execute(ctx context.Context, res *reports.Result) (err error) {
 	}
 	r.reg = reg
 	res.Driver.DSN = reg.RedactDSN(r.cfg.DSN)
+	if err := CheckFaultsReachable(reg, r.sc); err != nil {
+		return err
+	}
 
 	dsn := r.cfg.DSN
 	if dsn == "" {
@@ -198,6 +201,15 @@ func (r *run) execute(ctx context.Context, res *reports.Result) (err error) {
 		return fmt.Errorf("%s: read head: %w", reg.Name, err)
 	}
 	return r.load(ctx, res, producer, consumer, control, from)
+}
+
+// CheckFaultsReachable refuses a scenario with faults on a driver the
+// chaos proxies cannot stand in front of.
+func CheckFaultsReachable(reg drivers.Registration, sc *scenarios.Scenario) error {
+	if reg.InProcess && len(sc.Faults) > 0 {
+		return fmt.Errorf("driver %s opens no network connection, so its %d fault(s) could not be injected; use a networked driver (e.g. --driver refstore) or remove faults with --set faults=[]", reg.Name, len(sc.Faults))
+	}
+	return nil
 }
 
 // openDriver opens with the 5 s budget the CLI promises for unreachable stores.

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -226,20 +227,32 @@ steady_state:
   window: 1s
   recovery_timeout: 3s
 `
-	// memory ignores the chaos dialer, so the fault changes nothing and a
-	// reasonable hypothesis must hold on both sides of it.
-	res, _, err := Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"lag.max < 100000", "achieved_rate > 100"`)), Driver: "memory"})
+	// A 1 ms latency on the consumer path: a reasonable hypothesis holds on
+	// both sides of it.
+	res, _, err := Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"lag.max < 100000", "achieved_rate > 100"`)), Driver: "refstore"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.SteadyState) != 4 || !res.Passed {
 		t.Fatalf("steady state %+v passed=%v, want 4 passing checks (2 before, 2 after)", res.SteadyState, res.Passed)
 	}
-	res, _, err = Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"commit.p50 < 1ns"`)), Driver: "memory"})
+	res, _, err = Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"commit.p50 < 1ns"`)), Driver: "refstore"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Passed || len(res.SteadyState) != 2 || res.SteadyState[0].Pass || res.SteadyState[1].Pass {
 		t.Fatalf("steady state %+v passed=%v: an impossible check must fail before and after", res.SteadyState, res.Passed)
+	}
+}
+
+func TestFaultsNeedANetworkedDriver(t *testing.T) {
+	sc := mustParse(t, `
+name: x
+load: {start: 10, duration: 2s}
+faults: [{at: 0s, for: 1s, path: consumer, kind: partition}]
+`)
+	_, _, err := Run(context.Background(), Config{Scenario: sc, Driver: "memory"})
+	if err == nil || !strings.Contains(err.Error(), "opens no network connection") {
+		t.Fatalf("err = %v, want a refusal naming the missing network path", err)
 	}
 }

@@ -98,12 +98,16 @@ func validateOptions() scenarios.ValidateOptions {
 }
 
 func runScenario(cmd *cobra.Command, name string, f runFlags) error {
-	if _, err := drivers.Lookup(f.driver); err != nil {
+	reg, err := drivers.Lookup(f.driver)
+	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("--driver: %w", err))
 	}
 	sc, err := loadScenario(name, f.sets, f.duration, f.rateScale)
 	if err != nil {
 		return err
+	}
+	if err := runner.CheckFaultsReachable(reg, sc); err != nil {
+		return withCode(exitUsage, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -19,6 +19,7 @@ func init() {
 		Name:        "memory",
 		Description: "in-process store with no I/O: the harness's own ceiling",
 		DSNExample:  "memory://",
+		InProcess:   true,
 		Open:        open,
 		Embed:       embed,
 	})
