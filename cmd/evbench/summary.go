@@ -19,6 +19,10 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "\n%s on %s  [%s]  %s\n", r.Scenario.Name, r.Driver.Name, status, verdict)
+	if r.Events.Sent == 0 && !r.Complete {
+		fmt.Fprintf(w, "  nothing was sent; result written to %s\n", out)
+		return
+	}
 	if r.Driver.Describe != "" {
 		fmt.Fprintf(w, "  store      %s\n", r.Driver.Describe)
 	}

@@ -93,8 +93,10 @@ func (d *Driver) redial(s *slot, ch chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
+		if s.lastErr == nil { // log the first failure of a streak, not every retry
+			d.opts.Log("%v (reconnecting)", err)
+		}
 		s.lastErr = err
-		d.opts.Log("refstore: %v", err)
 	} else if d.closed.Load() {
 		c.Close()
 		s.lastErr = errClosed
