@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/internal/pace"
 	"github.com/evbench/evbench/reports"
 )
 
@@ -83,12 +82,11 @@ func (g *generator) run(ctx context.Context) {
 		g.settle(cancelAppends)
 	}()
 
-	// The generator owns its OS thread so waitUntil can use nanosleep.
+	// The generator owns its OS thread: the precise waiter nanosleeps on it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cur := g.sched.Cursor()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	waiter := pace.NewWaiter()
 	for {
 		j := &job{events: make([]drivers.Event, 0, g.batch), due: make([]time.Time, 0, g.batch)}
 		var lastDue time.Time
@@ -109,7 +107,7 @@ func (g *generator) run(ctx context.Context) {
 		}
 		g.scheduled.Add(int64(len(j.events)))
 		// Sleep until the batch is due (its last event), unless already late.
-		if !waitUntil(ctx, lastDue, timer) {
+		if !waiter.Until(ctx, lastDue) {
 			g.scheduled.Add(-int64(len(j.events)))
 			return
 		}
@@ -144,37 +142,6 @@ func (g *generator) run(ctx context.Context) {
 		g.mu.Unlock()
 		submit(j)
 	}
-}
-
-// Go's runtime timers overshoot by about 1 ms here (measured: a 100 µs
-// timer fires after 1.04 ms at p50), which would add a millisecond of the
-// harness's own making to every commit latency at rates under ~1000/s.
-// nanosleep(2) on the generator's locked thread overshoots by ~60-120 µs,
-// so the last stretch of every wait uses it, and the final microseconds
-// yield-spin: an event is never sent before its scheduled time.
-const (
-	coarseSlack = 2 * time.Millisecond  // runtime timer until this close to due
-	fineSlack   = 80 * time.Microsecond // nanosleep until this close, then spin
-)
-
-// waitUntil returns when due is reached (true) or ctx ended (false).
-func waitUntil(ctx context.Context, due time.Time, timer *time.Timer) bool {
-	if wait := time.Until(due) - coarseSlack; wait > 0 {
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-timer.C:
-		}
-	}
-	if wait := time.Until(due) - fineSlack; wait > 0 {
-		ts := unix.NsecToTimespec(int64(wait))
-		_ = unix.Nanosleep(&ts, nil)
-	}
-	for time.Now().Before(due) {
-		runtime.Gosched()
-	}
-	return ctx.Err() == nil
 }
 
 // appendGrace bounds how long the end of the load waits for in-flight

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/drivers/refstore/engine"
+	"github.com/evbench/evbench/internal/pace"
 	"golang.org/x/sys/unix"
 )
 
@@ -208,11 +210,16 @@ func benchCommitAt1000(b *testing.B, o engine.Options) {
 	n := max(b.N, 2000)
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
+	// time.Sleep would wake ~1 ms late here and add that to every latency;
+	// pace wakes within ~100 µs and never early.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	waiter := pace.NewWaiter()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		at := start.Add(time.Duration(i) * time.Millisecond)
-		time.Sleep(time.Until(at))
+		waiter.Until(context.Background(), at)
 		wg.Add(1)
 		aa.AppendAsync(context.Background(), []drivers.Event{benchEvent()}, func(_ []drivers.Position, err error) {
 			if err != nil {
