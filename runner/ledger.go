@@ -17,17 +17,16 @@ const (
 
 // ledger tracks every event of a run by its number n: what the store said
 // about its append, and how often each projector saw it. Fixed arrays
-// indexed by n cost two bytes per event and no locking: each index is
+// indexed by n cost one byte per event (plus one per projector) and no locking: each index is
 // written by exactly one goroutine at a time (the append completion, or the
 // projector that owns the delivered array).
 type ledger struct {
 	runID [8]byte
 	state []uint8
-	keys  []int32 // key index per event, for diagnostics
 }
 
 func newLedger(runID [8]byte, total int64) *ledger {
-	return &ledger{runID: runID, state: make([]uint8, total), keys: make([]int32, total)}
+	return &ledger{runID: runID, state: make([]uint8, total)}
 }
 
 // eventID encodes the run and the event number, so a delivered event maps

@@ -63,7 +63,6 @@ func (s *scenarioSource) next(first int64, count int, scheduled time.Time, batch
 		s.seqs[k]++
 		typ := s.payloads.PickType()
 		id := s.ledger.eventID(n)
-		s.ledger.keys[n] = int32(k)
 		batch = append(batch, drivers.Event{
 			ID:      id,
 			Key:     name,
