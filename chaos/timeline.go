@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/evbench/evbench/internal/pace"
 	"github.com/evbench/evbench/reports"
 	"github.com/evbench/evbench/scenarios"
 )
@@ -81,24 +82,8 @@ func (c *Chaos) Start(ctx context.Context, start time.Time, faults []scenarios.F
 	return nil
 }
 
-// sleepUntil waits for t; false when ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 func (c *Chaos) runFault(ctx context.Context, start time.Time, f scenarios.Fault, eff effect) {
-	if !sleepUntil(ctx, start.Add(f.At.D())) {
+	if !pace.SleepUntil(ctx, start.Add(f.At.D())) {
 		return
 	}
 	c.mu.Lock()
@@ -125,7 +110,7 @@ func (c *Chaos) runFault(ctx context.Context, start time.Time, f scenarios.Fault
 	c.windows = append(c.windows, rec) // visible once in effect
 	c.mu.Unlock()
 	c.logf("chaos: fault %d %s on %s started at %.3fs", af.id, f.Kind, f.Path, rec.w.AtS)
-	sleepUntil(ctx, start.Add(f.At.D()+f.For.D()))
+	pace.SleepUntil(ctx, start.Add(f.At.D()+f.For.D()))
 	if c.life.Err() != nil {
 		// Close removes the proxies (and their toxics) wholesale.
 		c.finish(rec, began)

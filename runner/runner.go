@@ -17,6 +17,7 @@ import (
 
 	"github.com/evbench/evbench/chaos"
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/internal/pace"
 	"github.com/evbench/evbench/reports"
 	"github.com/evbench/evbench/scenarios"
 )
@@ -352,14 +353,14 @@ func (r *run) drain(ctx context.Context, control drivers.Driver) error {
 // runPauses executes consumers.pause on the run's clock.
 func (r *run) runPauses(ctx context.Context) {
 	for _, p := range r.sc.Consumers.Pause {
-		if !sleepUntil(ctx, r.start.Add(p.At.D())) {
+		if !pace.SleepUntil(ctx, r.start.Add(p.At.D())) {
 			return
 		}
 		for _, pr := range r.projs {
 			pr.pause()
 		}
 		r.cfg.Logf("consumers paused at %v for %v", p.At, p.For)
-		ok := sleepUntil(ctx, r.start.Add(p.At.D()+p.For.D()))
+		ok := pace.SleepUntil(ctx, r.start.Add(p.At.D()+p.For.D()))
 		for _, pr := range r.projs {
 			pr.resume()
 		}
@@ -384,20 +385,5 @@ func (r *run) reportProgress(ctx context.Context) {
 		}
 		r.cfg.Progress(Progress{Elapsed: time.Since(r.start), Total: r.sched.Duration(),
 			Acked: r.gen.acked.Load(), Failed: r.gen.failed.Load(), Lag: lag})
-	}
-}
-
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
 	}
 }

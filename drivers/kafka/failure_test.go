@@ -4,8 +4,6 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,64 +11,13 @@ import (
 	"github.com/evbench/evbench/drivers/drivertest"
 )
 
-// partitioner is a dialer that can black-hole every connection it made:
-// writes vanish, reads block, new dials hang until their ctx ends, as a
-// network partition looks to a client.
-type partitioner struct {
-	cut   atomic.Bool
-	mu    sync.Mutex
-	conns []*holeConn
-	dials atomic.Int64
-}
-
-func (p *partitioner) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	p.dials.Add(1)
-	if p.cut.Load() {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	h := &holeConn{Conn: c, p: p}
-	p.mu.Lock()
-	p.conns = append(p.conns, h)
-	p.mu.Unlock()
-	return h, nil
-}
-
-type holeConn struct {
-	net.Conn
-	p *partitioner
-}
-
-func (h *holeConn) Write(b []byte) (int, error) {
-	if h.p.cut.Load() {
-		return len(b), nil
-	}
-	return h.Conn.Write(b)
-}
-
-func (h *holeConn) Read(b []byte) (int, error) {
-	for {
-		// Read deadlines still fire (as they would in a real partition);
-		// data arriving while cut is swallowed.
-		n, err := h.Conn.Read(b)
-		if err != nil || !h.p.cut.Load() {
-			return n, err
-		}
-	}
-}
-
 // TestAppendFailsWhenPartitioned checks the producer gives up instead of
 // retrying forever (the idempotent producer's default).
 func TestAppendFailsWhenPartitioned(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e := startCluster(t)
-	p := &partitioner{}
-	d, err := Open(context.Background(), e.DSN()+"?partitions=2&delivery_timeout=2s&topic="+randomTopic(), drivers.Options{Dial: p.dial})
+	p := &drivertest.Partition{}
+	d, err := Open(context.Background(), e.DSN()+"?partitions=2&delivery_timeout=2s&topic="+randomTopic(), drivers.Options{Dial: p.Dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +25,10 @@ func TestAppendFailsWhenPartitioned(t *testing.T) {
 	if _, err := d.Append(context.Background(), drivertest.Events(4, 2)); err != nil {
 		t.Fatalf("append before the partition: %v", err)
 	}
-	if p.dials.Load() == 0 {
+	if p.Dials() == 0 {
 		t.Fatal("the driver never used opts.Dial")
 	}
-	p.cut.Store(true)
+	p.Cut(true)
 	start := time.Now()
 	errc := make(chan error, 1)
 	go func() {
@@ -178,14 +125,14 @@ func TestSubscribeErrorsWhenBrokersGoneForGood(t *testing.T) {
 func TestSubscribeRecoversAfterPartition(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e := startCluster(t)
-	p := &partitioner{}
+	p := &drivertest.Partition{}
 	dsn := e.DSN() + "?partitions=3&topic=" + randomTopic()
 	w, err := Open(context.Background(), dsn, drivers.Options{}) // producer outside the partition
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	d, err := Open(context.Background(), dsn, drivers.Options{Dial: p.dial})
+	d, err := Open(context.Background(), dsn, drivers.Options{Dial: p.Dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,12 +151,12 @@ func TestSubscribeRecoversAfterPartition(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	p.cut.Store(true)
+	p.Cut(true)
 	if _, err := w.Append(context.Background(), evs[10:20]); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second)
-	p.cut.Store(false)
+	p.Cut(false)
 	if _, err := w.Append(context.Background(), evs[20:]); err != nil {
 		t.Fatal(err)
 	}

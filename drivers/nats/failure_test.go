@@ -140,49 +140,11 @@ func TestKeySanitisedRoundTrip(t *testing.T) {
 	}
 }
 
-// holeDialer black-holes its connections once cut: writes vanish, reads
-// see nothing (deadlines still fire), new dials hang until their ctx ends.
-type holeDialer struct{ cut atomic.Bool }
-
-func (h *holeDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	if h.cut.Load() {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return &holeConn{Conn: c, h: h}, nil
-}
-
-type holeConn struct {
-	net.Conn
-	h *holeDialer
-}
-
-func (c *holeConn) Write(b []byte) (int, error) {
-	if c.h.cut.Load() {
-		return len(b), nil
-	}
-	return c.Conn.Write(b)
-}
-
-func (c *holeConn) Read(b []byte) (int, error) {
-	for {
-		n, err := c.Conn.Read(b)
-		if err != nil || !c.h.cut.Load() {
-			return n, err
-		}
-	}
-}
-
 func TestAppendFailsWhenPartitioned(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e := startServer(t)
-	h := &holeDialer{}
-	d, err := Open(context.Background(), e.DSN()+uniqueParams()+"&ack_timeout=2s", drivers.Options{Dial: h.dial})
+	h := &drivertest.Partition{}
+	d, err := Open(context.Background(), e.DSN()+uniqueParams()+"&ack_timeout=2s", drivers.Options{Dial: h.Dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +152,7 @@ func TestAppendFailsWhenPartitioned(t *testing.T) {
 	if _, err := d.Append(context.Background(), drivertest.Events(4, 2)); err != nil {
 		t.Fatalf("append before the partition: %v", err)
 	}
-	h.cut.Store(true)
+	h.Cut(true)
 	start := time.Now()
 	errc := make(chan error, 1)
 	go func() { _, err := d.Append(context.Background(), drivertest.Events(4, 2)); errc <- err }()
@@ -210,9 +172,9 @@ func TestAppendFailsWhenPartitioned(t *testing.T) {
 func TestSubscribeRecoversAfterPartition(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other waiting tests
 	e := startServer(t)
-	h := &holeDialer{}
+	h := &drivertest.Partition{}
 	params := uniqueParams()
-	d, err := Open(context.Background(), e.DSN()+params, drivers.Options{Dial: h.dial})
+	d, err := Open(context.Background(), e.DSN()+params, drivers.Options{Dial: h.Dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,12 +210,12 @@ func TestSubscribeRecoversAfterPartition(t *testing.T) {
 			t.Fatalf("before the partition, %d of 10 events delivered within 30s", len(seen))
 		}
 	}
-	h.cut.Store(true)
+	h.Cut(true)
 	if _, err := w.Append(context.Background(), evs[10:20]); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
-	h.cut.Store(false)
+	h.Cut(false)
 	if _, err := w.Append(context.Background(), evs[20:]); err != nil {
 		t.Fatal(err)
 	}

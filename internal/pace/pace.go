@@ -52,3 +52,21 @@ func (w *Waiter) Until(ctx context.Context, due time.Time) bool {
 	}
 	return ctx.Err() == nil
 }
+
+// SleepUntil waits for t with the runtime timer (about 1 ms coarse, fine for
+// timelines measured in seconds: pauses, faults); false when ctx ended
+// first.
+func SleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
