@@ -21,7 +21,7 @@ const (
 	checkpointFile  = "CHECKPOINT"
 	checkpointTmp   = "CHECKPOINT.tmp"
 	checkpointMagic = "RCKP"
-	checkpointVer   = 1
+	checkpointVer   = 2 // 2: streams carry first/last positions
 	tailCheckLen    = 4096
 )
 
@@ -43,8 +43,8 @@ type checkpoint struct {
 }
 
 type ckStream struct {
-	id   string
-	next uint64
+	id                string
+	next, first, last uint64
 }
 
 // encodeCheckpoint snapshots the log's state at position pos (= l.next, with
@@ -61,7 +61,7 @@ func (l *Log) encodeCheckpoint(pos uint64, off int64) ([]byte, error) {
 		return nil, fmt.Errorf("refstore: checkpoint: read %s: %w", last.path, err)
 	}
 	le := binary.LittleEndian
-	b := make([]byte, 0, 64+l.streams.len()*32)
+	b := make([]byte, 0, 64+l.streams.len()*48)
 	b = append(b, checkpointMagic...)
 	b = le.AppendUint32(b, checkpointVer)
 	b = le.AppendUint64(b, pos)
@@ -81,10 +81,12 @@ func (l *Log) encodeCheckpoint(pos uint64, off int64) ([]byte, error) {
 	}
 	l.mu.Unlock()
 	b = le.AppendUint64(b, uint64(l.streams.len()))
-	l.streams.each(func(id string, next uint64) {
+	l.streams.each(func(id string, next, first, last uint64) {
 		b = le.AppendUint16(b, uint16(len(id)))
 		b = append(b, id...)
 		b = le.AppendUint64(b, next)
+		b = le.AppendUint64(b, first)
+		b = le.AppendUint64(b, last)
 	})
 	return le.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
 }
@@ -135,7 +137,7 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 	}
 	nst := le.Uint64(p)
 	p = p[8:]
-	if nst > uint64(len(p))/10 {
+	if nst > uint64(len(p))/26 {
 		return nil, short
 	}
 	ck.streams = make([]ckStream, 0, nst)
@@ -144,11 +146,12 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 			return nil, short
 		}
 		n := int(le.Uint16(p))
-		if !need(2 + n + 8) {
+		if !need(2 + n + 24) {
 			return nil, short
 		}
-		ck.streams = append(ck.streams, ckStream{id: string(p[2 : 2+n]), next: le.Uint64(p[2+n:])})
-		p = p[2+n+8:]
+		q := p[2+n:]
+		ck.streams = append(ck.streams, ckStream{id: string(p[2 : 2+n]), next: le.Uint64(q), first: le.Uint64(q[8:]), last: le.Uint64(q[16:])})
+		p = p[2+n+24:]
 	}
 	if len(p) != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", errCheckpoint, len(p))

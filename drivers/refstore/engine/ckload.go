@@ -62,7 +62,7 @@ func (l *Log) loadFromCheckpoint(ck *checkpoint, bases []uint64) error {
 	l.next = ck.pos
 	l.committed.Store(ck.pos)
 	for _, st := range ck.streams {
-		l.streams.set(st.id, st.next)
+		l.streams.set(st.id, st.next, st.first, st.last)
 	}
 	if err := l.rebuildDedupe(ck.pos); err != nil {
 		return err

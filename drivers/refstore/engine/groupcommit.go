@@ -15,12 +15,16 @@ type request struct {
 	err  error
 }
 
+// streamUpd is one stream's change within a commit group: its next version
+// and the positions of its first (when new) and newest events.
+type streamUpd struct{ next, first, last uint64 }
+
 // groupState is the committer's scratch space, reused across groups.
 type groupState struct {
 	buf      []byte
-	ids      map[[16]byte]uint64 // IDs written earlier in this group
-	streams  map[string]uint64   // stream next-versions changed in this group
-	idx      []indexEntry        // sparse entries, offsets relative to buf
+	ids      map[[16]byte]uint64  // IDs written earlier in this group
+	streams  map[string]streamUpd // streams changed in this group
+	idx      []indexEntry         // sparse entries, offsets relative to buf
 	lastSync time.Time
 }
 
@@ -82,7 +86,7 @@ func checkRequest(req AppendRequest) error {
 func (l *Log) commitLoop() {
 	defer close(l.stopped)
 	l.gc.ids = map[[16]byte]uint64{}
-	l.gc.streams = map[string]uint64{}
+	l.gc.streams = map[string]streamUpd{}
 	l.gc.lastSync = time.Now()
 	pipelined := l.opts.Sync == SyncAlways
 	if pipelined {
@@ -216,9 +220,11 @@ func (l *Log) commit(group []*request) {
 	for id, p := range g.ids {
 		l.dedupe.put(id, p)
 	}
-	for s, v := range g.streams {
-		l.streams.set(s, v)
+	l.streams.mu.Lock()
+	for s, u := range g.streams {
+		l.streams.set(s, u.next, u.first, u.last)
 	}
+	l.streams.mu.Unlock()
 	l.mu.Lock()
 	for _, e := range g.idx {
 		seg.index = append(seg.index, indexEntry{pos: e.pos, off: seg.writeOff + e.off})
@@ -285,7 +291,12 @@ func (l *Log) prepare(r *request, now int64) ([]uint64, error) {
 		}
 		g.buf = record.Append(g.buf, &rec)
 		g.ids[e.ID] = l.next
-		g.streams[e.Stream] = ver + 1
+		u := g.streams[e.Stream]
+		if ver == 0 {
+			u.first = l.next
+		}
+		u.next, u.last = ver+1, l.next
+		g.streams[e.Stream] = u
 		pos[i] = l.next
 		l.next++
 	}
@@ -293,8 +304,8 @@ func (l *Log) prepare(r *request, now int64) ([]uint64, error) {
 }
 
 func (l *Log) streamNext(s string) uint64 {
-	if v, ok := l.gc.streams[s]; ok {
-		return v
+	if u, ok := l.gc.streams[s]; ok {
+		return u.next
 	}
 	return l.streams.next(s)
 }

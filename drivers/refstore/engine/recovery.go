@@ -313,7 +313,7 @@ func (l *Log) index(s *segment, b []byte, off int64) {
 		l.dedupe.put(id, pos)
 	}
 	sl := int(le.Uint16(b[64:]))
-	l.streams.setBytes(b[record.HeaderSize:record.HeaderSize+sl], le.Uint64(b[16:])+1)
+	l.streams.setBytes(b[record.HeaderSize:record.HeaderSize+sl], le.Uint64(b[16:])+1, pos, pos)
 	l.next = pos + 1
 }
 
