@@ -168,3 +168,17 @@ type Embedded interface {
 
 // ErrUnsupported is wrapped by errors about optional capabilities.
 var ErrUnsupported = errors.New("not supported")
+
+// AppendAndWait is a synchronous Append for drivers whose native path is
+// AppendAsync: it waits for done, which such drivers guarantee to call
+// (their own delivery timeouts bound it).
+func AppendAndWait(ctx context.Context, a AsyncAppender, batch []Event) ([]Position, error) {
+	type result struct {
+		pos []Position
+		err error
+	}
+	ch := make(chan result, 1)
+	a.AppendAsync(ctx, batch, func(pos []Position, err error) { ch <- result{pos, err} })
+	r := <-ch
+	return r.pos, r.err
+}

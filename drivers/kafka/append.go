@@ -14,14 +14,8 @@ import (
 // Append produces the batch and waits until every record is acked (or the
 // first fails). Positions are the records' (partition, offset).
 func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
-	type result struct {
-		pos []drivers.Position
-		err error
-	}
-	ch := make(chan result, 1)
-	d.AppendAsync(ctx, batch, func(pos []drivers.Position, err error) { ch <- result{pos, err} })
-	r := <-ch // AppendAsync always completes: records time out after delivery_timeout
-	return r.pos, r.err
+	// AppendAsync always completes: records time out after delivery_timeout.
+	return drivers.AppendAndWait(ctx, d, batch)
 }
 
 // AppendAsync produces every event with a callback and calls done once the

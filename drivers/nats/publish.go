@@ -32,14 +32,8 @@ const stallWait = 100 * time.Millisecond
 // Append publishes the batch and waits for every PubAck (or the first
 // failure). Positions are stream sequence - 1 on partition 0.
 func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
-	type result struct {
-		pos []drivers.Position
-		err error
-	}
-	ch := make(chan result, 1)
-	d.AppendAsync(ctx, batch, func(pos []drivers.Position, err error) { ch <- result{pos, err} })
-	r := <-ch // AppendAsync always completes: ack_timeout, ctx or Close end it
-	return r.pos, r.err
+	// AppendAsync always completes: ack_timeout, ctx or Close end it.
+	return drivers.AppendAndWait(ctx, d, batch)
 }
 
 // AppendAsync publishes every event with PublishMsgAsync and calls done once
