@@ -213,8 +213,9 @@ func CheckFaultsReachable(reg drivers.Registration, sc *scenarios.Scenario) erro
 	return nil
 }
 
-// maxEvents bounds the delivery ledger (a byte per event and projector).
-const maxEvents = 1 << 30
+// MaxEvents bounds one run: the delivery ledger costs a byte per event and
+// projector.
+const MaxEvents = 1 << 30
 
 // openDriver opens with the 5 s budget the CLI promises for unreachable stores.
 func openDriver(ctx context.Context, reg drivers.Registration, dsn string, opts drivers.Options) (drivers.Driver, error) {
@@ -239,8 +240,8 @@ func randomRunID() (id [8]byte) {
 func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer, control drivers.Driver, from drivers.Cursor) error {
 	sc := r.sc
 	r.sched = NewSchedule(sc.Load)
-	if total := r.sched.Total(); total > maxEvents {
-		return fmt.Errorf("scenario %s schedules %d events, more than the %d one run can track (one byte each per projector); shorten the run, lower the rate, or cap it with load.events", sc.Name, total, maxEvents)
+	if total := r.sched.Total(); total > MaxEvents {
+		return fmt.Errorf("scenario %s schedules %d events, more than the %d one run can track (one byte each per projector); shorten the run, lower the rate, or cap it with load.events", sc.Name, total, MaxEvents)
 	}
 	r.ledger = newLedger(randomRunID(), r.sched.Total())
 	seed := r.cfg.Seed

@@ -90,6 +90,9 @@ func loadScenario(name string, sets []string, duration time.Duration, rateScale 
 	if err := scenarios.Validate(sc, validateOptions()); err != nil {
 		return nil, withCode(exitUsage, err)
 	}
+	if n := runner.NewSchedule(sc.Load).Total(); n > runner.MaxEvents {
+		return nil, usageErr("scenario %s schedules %d events, more than the %d one run can track; shorten it (--duration), lower the rate (--rate-scale) or cap it (--set load.events=N)", sc.Name, n, runner.MaxEvents)
+	}
 	return sc, nil
 }
 
