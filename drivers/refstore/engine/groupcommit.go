@@ -270,7 +270,7 @@ func (l *Log) prepare(r *request, now int64) ([]uint64, error) {
 		cur := l.streamNext(stream)
 		want := uint64(r.Expected + 1) // ExpectNoStream (-1) wants 0 events
 		if cur != want {
-			return nil, fmt.Errorf("%w: stream %q: expected version %d, actual %d", ErrConflict, stream, r.Expected, int64(cur)-1)
+			return nil, &ConflictError{Stream: stream, Expected: r.Expected, Actual: int64(cur) - 1}
 		}
 	}
 	for i := range r.Events {

@@ -27,6 +27,22 @@ var (
 	ErrConflict = errors.New("refstore: wrong expected version")
 )
 
+// ConflictError is a failed optimistic-concurrency check. errors.Is(err,
+// ErrConflict) holds for it; its text is parsed back by the wire client
+// (wire.RemoteError.Conflict), so keep the format.
+type ConflictError struct {
+	Stream   string
+	Expected int64 // ExpectNoStream or the exact version asked for
+	Actual   int64 // the stream's last version, -1 when it has no events
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%v: stream %q: expected version %d, actual %d", ErrConflict, e.Stream, e.Expected, e.Actual)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
 // Event is what a caller appends; the engine adds position, stream version
 // and timestamp.
 type Event struct {

@@ -13,11 +13,16 @@ import (
 )
 
 type conn struct {
-	s   *Server
-	c   net.Conn
-	out chan []byte   // responses; capacity MaxInFlight+1 so the committer never blocks
-	sem chan struct{} // one slot per pending request
-	wg  sync.WaitGroup
+	s       *Server
+	c       net.Conn
+	version uint16        // protocol version agreed in the handshake
+	out     chan []byte   // responses; capacity MaxInFlight+1 so the committer never blocks
+	sem     chan struct{} // one slot per pending request
+	// rsTok is held by the one read-by-stream answer a connection may have
+	// in progress or queued (the writer releases it once written), so a
+	// client that never reads holds one answer of server memory, no more.
+	rsTok chan struct{}
+	wg    sync.WaitGroup
 }
 
 func (s *Server) serveConn(c net.Conn) {
@@ -41,15 +46,17 @@ func (s *Server) serveConn(c net.Conn) {
 		s.reject(c, 0, wire.CodeMalformed, "refstore: handshake: "+err.Error())
 		return
 	}
-	if v != wire.Version {
-		s.reject(c, 0, wire.CodeVersion, fmt.Sprintf("refstore: client speaks protocol %d, this server speaks %d: use matching evbench builds", v, wire.Version))
+	if v < wire.MinVersion || v > wire.Version {
+		s.reject(c, 0, wire.CodeVersion, fmt.Sprintf("refstore: client speaks protocol %d, this server speaks %d to %d: use matching evbench builds", v, wire.MinVersion, wire.Version))
 		return
 	}
 	c.SetReadDeadline(time.Time{})
-	if _, err := c.Write(wire.AppendHelloOK(nil, wire.Limits{MaxFrame: s.cfg.MaxFrame, MaxBatch: s.cfg.MaxBatch})); err != nil {
+	// Answer with the client's version: both sides then speak it.
+	if _, err := c.Write(wire.AppendHelloOKVersion(nil, v, wire.Limits{MaxFrame: s.cfg.MaxFrame, MaxBatch: s.cfg.MaxBatch})); err != nil {
 		return
 	}
-	cn := &conn{s: s, c: c, out: make(chan []byte, s.cfg.MaxInFlight+1), sem: make(chan struct{}, s.cfg.MaxInFlight)}
+	cn := &conn{s: s, c: c, version: v, out: make(chan []byte, s.cfg.MaxInFlight+1), sem: make(chan struct{}, s.cfg.MaxInFlight),
+		rsTok: make(chan struct{}, 1)}
 	writerDone := make(chan struct{})
 	go cn.writer(writerDone)
 	sub := cn.readLoop(br)
@@ -106,6 +113,10 @@ func (cn *conn) readLoop(br *bufio.Reader) (subscription func()) {
 		case wire.THead:
 			cn.sem <- struct{}{}
 			cn.out <- wire.AppendU64(nil, wire.THeadOK, f.ReqID, s.log.Head())
+		case wire.TReadStream:
+			if !cn.readStream(f) {
+				return nil
+			}
 		case wire.TSubscribe:
 			from, err := wire.DecodeU64(f.Body)
 			if err != nil {
@@ -142,6 +153,9 @@ func (cn *conn) writer(done chan struct{}) {
 					cn.c.Close()
 				}
 			}
+		}
+		if len(b) > 4 && b[4] == wire.TStreamEvents {
+			<-cn.rsTok
 		}
 		<-cn.sem
 	}

@@ -15,8 +15,13 @@ import (
 
 // Protocol constants.
 const (
-	Magic   = "RFST"
-	Version = 1
+	Magic = "RFST"
+	// Version is the protocol this build speaks: 2 added TReadStream. A
+	// server accepts hellos from MinVersion to Version, so older clients
+	// keep working; a client reads the server's version from THelloOK.
+	Version = 2
+	// MinVersion is the oldest client protocol a server still accepts.
+	MinVersion = 1
 	// FrameHeader is the fixed bytes after the length prefix.
 	FrameHeader = 5
 	// DefaultMaxFrame is the largest frame either side accepts by default.
@@ -36,6 +41,11 @@ const (
 	THeadOK    byte = 7 // server: u64 next position
 	TSubscribe byte = 8 // client: u64 from; the connection then only streams
 	TEvents    byte = 9 // server: u32 n, raw log records (see package record)
+	// TReadStream (version 2) reads one stream: u64 from version, u32 max
+	// events, u16 stream length, stream.
+	TReadStream byte = 10
+	// TStreamEvents answers it: u8 flags (FlagCut), u32 n, raw log records.
+	TStreamEvents byte = 11
 )
 
 // Error codes carried by TError.
@@ -47,6 +57,10 @@ const (
 	CodeVersion     uint16 = 5 // handshake version mismatch
 	CodeBadRequest  uint16 = 6 // well-formed but invalid (empty batch, unknown type)
 )
+
+// FlagCut in TStreamEvents says the server stopped at its frame size limit
+// with more of the stream possibly left: ask again from the last version + 1.
+const FlagCut byte = 1
 
 // Frame is one decoded frame; Body aliases the reader's buffer.
 type Frame struct {
@@ -119,6 +133,13 @@ func (d *decoder) take(n int) []byte {
 	v := d.b[:n:n]
 	d.b = d.b[n:]
 	return v
+}
+
+func (d *decoder) u8() byte {
+	if b := d.take(1); b != nil {
+		return b[0]
+	}
+	return 0
 }
 
 func (d *decoder) u16() uint16 {

@@ -32,10 +32,15 @@ type Limits struct {
 	MaxBatch int
 }
 
-// AppendHelloOK encodes the server's handshake answer.
-func AppendHelloOK(dst []byte, l Limits) []byte {
+// AppendHelloOK encodes the server's handshake answer for a client of the
+// current Version.
+func AppendHelloOK(dst []byte, l Limits) []byte { return AppendHelloOKVersion(dst, Version, l) }
+
+// AppendHelloOKVersion encodes the handshake answer agreeing on version v
+// (the client's, when the server accepts it).
+func AppendHelloOKVersion(dst []byte, v uint16, l Limits) []byte {
 	dst, s := Begin(dst, THelloOK, 0)
-	dst = binary.LittleEndian.AppendUint16(dst, Version)
+	dst = binary.LittleEndian.AppendUint16(dst, v)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(l.MaxFrame))
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(l.MaxBatch))
 	return End(dst, s)
@@ -152,6 +157,20 @@ func (e *RemoteError) Error() string { return e.Message }
 // Is lets errors.Is(err, engine.ErrConflict) work across the wire.
 func (e *RemoteError) Is(target error) bool {
 	return e.Code == CodeConflict && target == engine.ErrConflict
+}
+
+// Conflict parses a conflict error's text (engine.ConflictError's format)
+// back into its fields; ok is false for any other error or text.
+func (e *RemoteError) Conflict() (c engine.ConflictError, ok bool) {
+	if e.Code != CodeConflict {
+		return c, false
+	}
+	prefix := engine.ErrConflict.Error() + ": stream "
+	if len(e.Message) <= len(prefix) || e.Message[:len(prefix)] != prefix {
+		return c, false
+	}
+	n, err := fmt.Sscanf(e.Message[len(prefix):], "%q: expected version %d, actual %d", &c.Stream, &c.Expected, &c.Actual)
+	return c, err == nil && n == 3
 }
 
 // AppendError encodes an error frame.

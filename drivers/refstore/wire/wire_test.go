@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/evbench/evbench/drivers/refstore/engine"
+	"github.com/evbench/evbench/drivers/refstore/record"
 )
 
 func TestAppendRoundTrip(t *testing.T) {
@@ -52,6 +53,12 @@ func FuzzFrame(f *testing.F) {
 	f.Add(AppendPositions(nil, 3, []uint64{1, 2}))
 	f.Add(AppendError(nil, 3, CodeConflict, "x"))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Add(AppendReadStream(nil, 4, "order-17", 3, 100))
+	rec := record.Append(nil, &record.Record{Position: 7, Stream: "order-17", Payload: []byte("p")})
+	se := make([]byte, StreamEventsHeader+len(rec))
+	copy(se[StreamEventsHeader:], rec)
+	PutStreamEventsHeader(se, 4, FlagCut, 1)
+	f.Add(se)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := bytes.NewReader(b)
 		var buf []byte
@@ -68,6 +75,8 @@ func FuzzFrame(f *testing.F) {
 			DecodeU64(fr.Body)
 			DecodeError(fr.Body)
 			DecodeEventsHeader(fr.Body)
+			DecodeReadStream(fr.Body, 100)
+			DecodeStreamEvents(fr.Body)
 		}
 	})
 }
