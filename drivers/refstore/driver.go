@@ -6,6 +6,7 @@ package refstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -128,6 +129,12 @@ func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done fu
 }
 
 func (d *Driver) appendAsync(ctx context.Context, batch []drivers.Event, wait bool, done func([]drivers.Position, error)) {
+	d.appendExpect(ctx, "", ExpectAny, batch, wait, done)
+}
+
+// appendExpect sends one append frame; stream is set (and every event is in
+// it) when expected is not ExpectAny.
+func (d *Driver) appendExpect(ctx context.Context, stream string, expected ExpectedVersion, batch []drivers.Event, wait bool, done func([]drivers.Position, error)) {
 	if len(batch) == 0 {
 		done(nil, nil)
 		return
@@ -142,7 +149,7 @@ func (d *Driver) appendAsync(ctx context.Context, batch []drivers.Event, wait bo
 		return
 	}
 	evs := toEngine(batch)
-	pc.call(ctx, func(id uint32) []byte { return wire.AppendAppend(nil, id, engine.ExpectAny, evs) },
+	pc.call(ctx, func(id uint32) []byte { return wire.AppendAppend(nil, id, int64(expected), evs) },
 		func(f wire.Frame, err error) {
 			if err != nil {
 				done(nil, err)
@@ -164,7 +171,15 @@ func (d *Driver) appendAsync(ctx context.Context, batch []drivers.Event, wait bo
 				}
 				done(out, nil)
 			case wire.TError:
-				done(nil, fmt.Errorf("refstore: append: %w", wire.DecodeError(f.Body)))
+				err := wire.DecodeError(f.Body)
+				var re *wire.RemoteError
+				if errors.As(err, &re) && expected != ExpectAny {
+					if c, ok := re.Conflict(); ok {
+						done(nil, &ConflictError{Stream: c.Stream, Expected: expected, Actual: c.Actual})
+						return
+					}
+				}
+				done(nil, fmt.Errorf("refstore: append: %w", err))
 			default:
 				done(nil, fmt.Errorf("refstore: append: unexpected answer type %d", f.Type))
 			}

@@ -30,6 +30,9 @@ func DecodeHello(body []byte) (uint16, error) {
 type Limits struct {
 	MaxFrame int
 	MaxBatch int
+	// Version is the protocol agreed in the handshake (set by
+	// DecodeHelloOK; AppendHelloOKVersion takes it separately).
+	Version uint16
 }
 
 // AppendHelloOK encodes the server's handshake answer for a client of the
@@ -50,7 +53,7 @@ func AppendHelloOKVersion(dst []byte, v uint16, l Limits) []byte {
 func DecodeHelloOK(body []byte) (uint16, Limits, error) {
 	d := decoder{b: body}
 	v := d.u16()
-	l := Limits{MaxFrame: int(d.u32()), MaxBatch: int(d.u32())}
+	l := Limits{MaxFrame: int(d.u32()), MaxBatch: int(d.u32()), Version: v}
 	return v, l, d.done()
 }
 
