@@ -139,6 +139,10 @@ type FaultWindow struct {
 	ForS   float64        `json:"for_s"`
 	Params map[string]any `json:"params,omitempty"`
 	Error  string         `json:"error,omitempty"`
+	// Errors counts, by operation (append, subscribe, rebuild, head), the
+	// errors that surfaced while the fault was active or within a second of
+	// its end: what the fault cost the clients. Append errors count events.
+	Errors map[string]int64 `json:"errors,omitempty"`
 }
 
 // GateResult is one evaluated gate expression.

@@ -149,3 +149,38 @@ faults:
 		})
 	}
 }
+
+// TestFaultErrorsAttributed: append errors caused by a reset storm are
+// counted on the fault's window and in the per-second failure series.
+func TestFaultErrorsAttributed(t *testing.T) {
+	res, _, err := Run(context.Background(), Config{Driver: "refstore", Scenario: mustParse(t, `
+name: reset-test
+events: {size: {min: 100, max: 200}, keys: {count: 10}}
+load: {start: 300, duration: 4s}
+consumers: {projectors: 1}
+faults:
+  - {at: 1s, for: 1s, path: producer, kind: reset}
+`)})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if len(res.Faults) != 1 {
+		t.Fatalf("faults %+v", res.Faults)
+	}
+	if res.Events.Failed == 0 {
+		t.Fatalf("a reset storm on the producer path failed no append: %+v", res.Events)
+	}
+	if got := res.Faults[0].Errors["append"]; got == 0 || got > res.Events.Failed {
+		t.Fatalf("fault window counts %d append errors, run failed %d", got, res.Events.Failed)
+	}
+	var series float64
+	for _, v := range res.Series.Failed {
+		series += v
+	}
+	if int64(series) != res.Events.Failed {
+		t.Fatalf("failure series sums to %v, run failed %d", series, res.Events.Failed)
+	}
+	if res.Delivery.Lost != 0 {
+		t.Fatalf("lost %d", res.Delivery.Lost)
+	}
+}

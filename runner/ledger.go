@@ -2,9 +2,11 @@ package runner
 
 import (
 	"encoding/binary"
+	"math"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Append outcomes per event, written once by the append completion.
@@ -109,11 +111,55 @@ type errorCounter struct {
 	counts map[[2]string]int64
 	order  [][2]string
 	other  int64
+	// perSecond counts errors by operation and second since start, so
+	// errors can be attributed to fault windows and plotted.
+	start     time.Time
+	perSecond map[string]map[int64]int64
 }
 
 const maxDistinct = 20
 
-func newErrorCounter() *errorCounter { return &errorCounter{counts: map[[2]string]int64{}} }
+func newErrorCounter() *errorCounter {
+	return &errorCounter{counts: map[[2]string]int64{}, perSecond: map[string]map[int64]int64{}}
+}
+
+// setStart sets the run's clock; errors before it count as second 0.
+func (e *errorCounter) setStart(t time.Time) {
+	e.mu.Lock()
+	e.start = t
+	e.mu.Unlock()
+}
+
+// between counts errors of each operation in seconds [from, to).
+func (e *errorCounter) between(from, to float64) map[string]int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]int64{}
+	for op, secs := range e.perSecond {
+		for s, n := range secs {
+			if float64(s) >= math.Floor(from) && float64(s) < to {
+				out[op] += n
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// series returns op's counts for seconds [0, n).
+func (e *errorCounter) series(op string, n int) []float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]float64, n)
+	for s, c := range e.perSecond[op] {
+		if s >= 0 && s < int64(n) {
+			out[s] += float64(c)
+		}
+	}
+	return out
+}
 
 // volatile matches the parts of error messages that differ between
 // otherwise identical errors (ephemeral ports, positions, byte counts), so
@@ -133,6 +179,14 @@ func (e *errorCounter) add(op string, err error, n int64) {
 	k := [2]string{op, normalizeError(err.Error())}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	sec := int64(0)
+	if !e.start.IsZero() {
+		sec = max(int64(time.Since(e.start)/time.Second), 0)
+	}
+	if e.perSecond[op] == nil {
+		e.perSecond[op] = map[int64]int64{}
+	}
+	e.perSecond[op][sec] += n
 	if _, ok := e.counts[k]; !ok {
 		if len(e.order) >= maxDistinct {
 			e.other += n

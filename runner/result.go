@@ -87,6 +87,10 @@ func (r *run) finish(res *reports.Result, err error) {
 
 	if r.chaos != nil {
 		res.Faults = r.chaos.Windows()
+		for i := range res.Faults {
+			f := &res.Faults[i]
+			f.Errors = r.errs.between(f.AtS, f.AtS+f.ForS+1)
+		}
 	}
 	res.CatchUp = r.catchUps(samples, res.Faults)
 	r.delivery(res)
@@ -228,7 +232,6 @@ func (r *run) series(res *reports.Result, samples []lagSample) {
 	s.Achieved = make([]float64, n)
 	s.CommitP50, s.CommitP95, s.CommitP99 = make([]float64, n), make([]float64, n), make([]float64, n)
 	s.E2EP50, s.E2EP95, s.E2EP99 = make([]float64, n), make([]float64, n), make([]float64, n)
-	s.Failed = make([]float64, n)
 	for i := 0; i < n; i++ {
 		s.T[i] = float64(i)
 		a := r.sched.CountAt(time.Duration(i) * time.Second)
@@ -249,6 +252,7 @@ func (r *run) series(res *reports.Result, samples []lagSample) {
 			}
 		}
 	}
+	s.Failed = r.errs.series("append", n)
 	fill(r.commit, s.CommitP50, s.CommitP95, s.CommitP99, s.Achieved)
 	fill(r.e2e, s.E2EP50, s.E2EP95, s.E2EP99, nil)
 	for _, smp := range samples {

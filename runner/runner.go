@@ -254,6 +254,7 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	}
 
 	r.start = time.Now()
+	r.errs.setStart(r.start)
 	res.StartedAt = r.start.UTC()
 	r.commit = reports.NewRecorder("commit", r.start)
 	r.service = reports.NewRecorder("service_time", r.start)
