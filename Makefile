@@ -6,7 +6,7 @@ RACE_PKGS := ./runner/... ./drivers/... ./chaos/... ./reports/... ./scenarios/..
 SCENARIO  ?= burst
 DURATION  ?= 10s
 
-.PHONY: run build test vet race unit bench test-browser browser-deps services fuzz clean
+.PHONY: run build test vet race unit bench compare-stores test-browser browser-deps services fuzz clean
 
 ## run: the main job on the embedded default store (refstore): nothing to install.
 run:
@@ -26,6 +26,11 @@ vet:
 ## bench: performance figures (never asserted in tests).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+
+## compare-stores: one scenario against refstore, postgres, nats (machine's
+## servers) and kafka (kfake), side by side, with the fsync floor.
+compare-stores:
+	./scripts/compare-stores.sh $(SCENARIO) 20s
 
 ## fuzz: a short fuzzing session of every parser of outside input.
 fuzz:
