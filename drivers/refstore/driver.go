@@ -149,7 +149,7 @@ func (d *Driver) appendExpect(ctx context.Context, stream string, expected Expec
 		return
 	}
 	evs := toEngine(batch)
-	pc.call(ctx, func(id uint32) []byte { return wire.AppendAppend(nil, id, int64(expected), evs) },
+	pc.call(ctx, func(dst []byte, id uint32) []byte { return wire.AppendAppend(dst, id, int64(expected), evs) },
 		func(f wire.Frame, err error) {
 			if err != nil {
 				done(nil, err)
@@ -209,7 +209,7 @@ func (d *Driver) Head(ctx context.Context) (drivers.Cursor, error) {
 		err error
 	}
 	ch := make(chan res, 1)
-	pc.call(ctx, func(id uint32) []byte { return wire.AppendEmpty(nil, wire.THead, id) }, func(f wire.Frame, err error) {
+	pc.call(ctx, func(dst []byte, id uint32) []byte { return wire.AppendEmpty(dst, wire.THead, id) }, func(f wire.Frame, err error) {
 		switch {
 		case err != nil:
 		case f.Type == wire.THeadOK:

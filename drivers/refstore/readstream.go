@@ -66,7 +66,7 @@ func (d *Driver) readStreamOnce(ctx context.Context, pc *pconn, stream string, f
 		err error
 	}
 	ch := make(chan res, 1)
-	pc.call(ctx, func(id uint32) []byte { return wire.AppendReadStream(nil, id, stream, from, max) }, func(f wire.Frame, err error) {
+	pc.call(ctx, func(dst []byte, id uint32) []byte { return wire.AppendReadStream(dst, id, stream, from, max) }, func(f wire.Frame, err error) {
 		if err != nil {
 			ch <- res{err: fmt.Errorf("refstore: read stream %q: %w", stream, err)}
 			return
