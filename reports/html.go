@@ -70,6 +70,10 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <table><tr><th class="l">cause</th><th>started (s)</th><th>catch-up (s)</th><th>recovered</th><th>threshold (events)</th></tr>
 {{range .R.CatchUp}}<tr><td class="l">{{.Cause}}</td><td>{{.StartedS}}</td><td>{{.Seconds}}</td><td>{{.Recovered}}</td><td>{{.Threshold}}</td></tr>
 {{end}}</table>{{end}}
+{{if .R.CommitRecovery}}<h2>Commit latency recovery</h2>
+<table><tr><th class="l">cause</th><th>started (s)</th><th>recovery (s)</th><th>recovered</th><th>threshold (ms)</th></tr>
+{{range .R.CommitRecovery}}<tr><td class="l">{{.Cause}}</td><td>{{.StartedS}}</td><td>{{.Seconds}}</td><td>{{.Recovered}}</td><td>{{.ThresholdMS}}</td></tr>
+{{end}}</table>{{end}}
 {{if .R.Faults}}<h2>Faults</h2>
 <table><tr><th class="l">kind</th><th class="l">path</th><th>at (s)</th><th>for (s)</th><th class="l">error</th></tr>
 {{range .R.Faults}}<tr><td class="l">{{.Kind}}</td><td class="l">{{.Path}}</td><td>{{.AtS}}</td><td>{{.ForS}}</td><td class="l">{{.Error}}</td></tr>

@@ -67,6 +67,13 @@ func RenderMarkdownWithPlots(r *Result, plots []Plot) []byte {
 		}
 		p("\n")
 	}
+	if len(r.CommitRecovery) > 0 {
+		p("## Commit latency recovery\n\n| Cause | Started (s) | Recovery (s) | Recovered | Threshold (ms) |\n|---|---|---|---|---|\n")
+		for _, c := range r.CommitRecovery {
+			p("| %s | %s | %s | %s | %s |\n", cell(c.Cause), num(c.StartedS), num(c.Seconds), yesNo(c.Recovered), num(c.ThresholdMS))
+		}
+		p("\n")
+	}
 	if len(r.Faults) > 0 {
 		p("## Faults\n\n| Kind | Path | At (s) | For (s) | Error |\n|---|---|---|---|---|\n")
 		for _, f := range r.Faults {

@@ -47,6 +47,18 @@ func Metrics(r *Result) map[string]float64 {
 	m["catch_up.count"] = float64(len(r.CatchUp))
 	m["catch_up.unrecovered"] = float64(unrec)
 
+	var rmax float64
+	var runrec int
+	for _, c := range r.CommitRecovery {
+		rmax = math.Max(rmax, c.Seconds)
+		if !c.Recovered {
+			runrec++
+		}
+	}
+	m["commit_recovery.max"] = rmax
+	m["commit_recovery.count"] = float64(len(r.CommitRecovery))
+	m["commit_recovery.unrecovered"] = float64(runrec)
+
 	if rb := r.Rebuild; rb != nil {
 		m["rebuild.events_per_sec"] = rb.EventsPerSec
 		m["rebuild.mb_per_sec"] = rb.MBPerSec
@@ -61,6 +73,7 @@ func Metrics(r *Result) map[string]float64 {
 	m["delivery.unexpected"] = float64(d.Unexpected)
 	m["delivery.delivered"] = float64(d.Delivered)
 	m["delivery.ambiguous"] = float64(d.Ambiguous)
+	m["delivery.undelivered"] = float64(d.Undelivered)
 
 	e := r.Events
 	m["events.scheduled"] = float64(e.Scheduled)

@@ -14,31 +14,36 @@ const SchemaV1 = "evbench.result/v1"
 
 // Result is the content of result.json.
 type Result struct {
-	Schema       string        `json:"schema"`
-	Complete     bool          `json:"complete"`
-	Reason       string        `json:"reason,omitempty"` // why the run is incomplete or failed
-	Scenario     ScenarioInfo  `json:"scenario"`
-	Driver       DriverInfo    `json:"driver"`
-	StartedAt    time.Time     `json:"started_at"`
-	DurationS    float64       `json:"duration_s"`
-	Events       EventCounts   `json:"events"`
-	OfferedRate  float64       `json:"offered_rate"`
-	AchievedRate float64       `json:"achieved_rate"`
-	Commit       Percentiles   `json:"commit_latency_ms"`
-	ServiceTime  Percentiles   `json:"service_time_ms"`
-	E2E          Percentiles   `json:"e2e_latency_ms"`
-	Lag          LagStats      `json:"lag"`
-	CatchUp      []CatchUp     `json:"catch_up"`
-	Rebuild      *Rebuild      `json:"rebuild,omitempty"`
-	Delivery     Delivery      `json:"delivery"`
-	Faults       []FaultWindow `json:"faults"`
-	SteadyState  []GateResult  `json:"steady_state,omitempty"`
-	Gates        []GateResult  `json:"gates"`
-	Passed       bool          `json:"passed"`
-	Histograms   Histograms    `json:"histograms"`
-	Series       Series        `json:"series"`
-	Environment  Environment   `json:"environment"`
-	Errors       []ErrorCount  `json:"errors,omitempty"`
+	Schema       string       `json:"schema"`
+	Complete     bool         `json:"complete"`
+	Reason       string       `json:"reason,omitempty"` // why the run is incomplete or failed
+	Scenario     ScenarioInfo `json:"scenario"`
+	Driver       DriverInfo   `json:"driver"`
+	StartedAt    time.Time    `json:"started_at"`
+	DurationS    float64      `json:"duration_s"`
+	Events       EventCounts  `json:"events"`
+	OfferedRate  float64      `json:"offered_rate"`
+	AchievedRate float64      `json:"achieved_rate"`
+	Commit       Percentiles  `json:"commit_latency_ms"`
+	ServiceTime  Percentiles  `json:"service_time_ms"`
+	E2E          Percentiles  `json:"e2e_latency_ms"`
+	Lag          LagStats     `json:"lag"`
+	CatchUp      []CatchUp    `json:"catch_up"`
+	// CommitRecovery is, per producer-path fault, the time until the
+	// per-second commit p95 was back near its pre-fault level. Kept apart
+	// from catch_up (which is about lag) so catch_up.max gates the
+	// projections only.
+	CommitRecovery []CommitRecovery `json:"commit_recovery"`
+	Rebuild        *Rebuild         `json:"rebuild,omitempty"`
+	Delivery       Delivery         `json:"delivery"`
+	Faults         []FaultWindow    `json:"faults"`
+	SteadyState    []GateResult     `json:"steady_state,omitempty"`
+	Gates          []GateResult     `json:"gates"`
+	Passed         bool             `json:"passed"`
+	Histograms     Histograms       `json:"histograms"`
+	Series         Series           `json:"series"`
+	Environment    Environment      `json:"environment"`
+	Errors         []ErrorCount     `json:"errors,omitempty"`
 }
 
 // ScenarioInfo names the scenario and embeds it fully resolved (after
@@ -99,6 +104,17 @@ type CatchUp struct {
 	Seconds   float64 `json:"seconds"`
 	Recovered bool    `json:"recovered"`
 	Threshold int64   `json:"threshold"` // the steady-state lag it had to return to
+}
+
+// CommitRecovery is the time from the end of a producer-path fault until
+// the first second whose commit p95 is within 20% (+1 ms) of the p95 over
+// the 10 s before the fault.
+type CommitRecovery struct {
+	Cause       string  `json:"cause"`
+	StartedS    float64 `json:"started_s"`
+	Seconds     float64 `json:"seconds"`
+	Recovered   bool    `json:"recovered"`
+	ThresholdMS float64 `json:"threshold_ms"`
 }
 
 // Rebuild is a full replay into a fresh projection.

@@ -93,6 +93,7 @@ func (r *run) finish(res *reports.Result, err error) {
 		}
 	}
 	res.CatchUp = r.catchUps(samples, res.Faults)
+	res.CommitRecovery = r.commitRecoveries(res.Faults)
 	r.delivery(res)
 	if r.rebuilt != nil {
 		rb := r.rebuilt.Rebuild
@@ -142,8 +143,7 @@ func (r *run) delivery(res *reports.Result) {
 }
 
 // catchUps measures catch-up after every consumer pause and every fault
-// that touched the consumer path; for producer faults, the time until the
-// per-second commit p95 is back near its pre-fault level.
+// that touched the consumer path.
 func (r *run) catchUps(samples []lagSample, faults []reports.FaultWindow) []reports.CatchUp {
 	out := []reports.CatchUp{}
 	if len(r.projs) > 0 {
@@ -171,6 +171,13 @@ func (r *run) catchUps(samples []lagSample, faults []reports.FaultWindow) []repo
 				Recovered: c.recovered, Threshold: c.threshold})
 		}
 	}
+	return out
+}
+
+// commitRecoveries measures, for each fault on the producer path, the time
+// until commit latency is back near its pre-fault level.
+func (r *run) commitRecoveries(faults []reports.FaultWindow) []reports.CommitRecovery {
+	out := []reports.CommitRecovery{}
 	intervals := r.commit.Intervals()
 	for _, f := range faults {
 		if f.Path != "producer" && f.Path != "both" {
@@ -186,7 +193,7 @@ func (r *run) catchUps(samples []lagSample, faults []reports.FaultWindow) []repo
 // commitRecovery: seconds from a producer fault's end until the first full
 // second whose commit p95 is within 20% (+1 ms) of the p95 over the 10 s
 // before the fault.
-func commitRecovery(iv []reports.Interval, f reports.FaultWindow) (reports.CatchUp, bool) {
+func commitRecovery(iv []reports.Interval, f reports.FaultWindow) (reports.CommitRecovery, bool) {
 	start, end := f.AtS, f.AtS+f.ForS
 	pre := reports.NewHistogram()
 	for _, i := range iv {
@@ -194,12 +201,12 @@ func commitRecovery(iv []reports.Interval, f reports.FaultWindow) (reports.Catch
 			pre.Merge(i.Hist)
 		}
 	}
-	c := reports.CatchUp{Cause: fmt.Sprintf("fault %s on producer at %.1fs (commit latency)", f.Kind, f.AtS), StartedS: end}
+	c := reports.CommitRecovery{Cause: fmt.Sprintf("fault %s on %s at %.1fs", f.Kind, f.Path, f.AtS), StartedS: end}
 	if pre.TotalCount() == 0 {
 		return c, false
 	}
 	limit := float64(pre.ValueAtQuantile(95))*1.2 + 1e6
-	c.Threshold = int64(limit / 1e6)
+	c.ThresholdMS = round3(limit / 1e6)
 	for _, i := range iv {
 		if i.StartS < math.Floor(end) || i.Hist.TotalCount() == 0 {
 			continue

@@ -49,6 +49,13 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 		}
 		fmt.Fprintf(w, "  catch-up   %.2fs after %s%s\n", c.Seconds, c.Cause, rec)
 	}
+	for _, c := range r.CommitRecovery {
+		rec := ""
+		if !c.Recovered {
+			rec = " (NOT recovered)"
+		}
+		fmt.Fprintf(w, "  recovery   %.2fs until commit p95 <= %.1fms after %s%s\n", c.Seconds, c.ThresholdMS, c.Cause, rec)
+	}
 	if r.Rebuild != nil {
 		fmt.Fprintf(w, "  rebuild    %d events in %.2fs: %.0f events/s, %.1f MB/s\n",
 			r.Rebuild.Events, r.Rebuild.Seconds, r.Rebuild.EventsPerSec, r.Rebuild.MBPerSec)
