@@ -80,6 +80,7 @@ func TestNormalizeError(t *testing.T) {
 		{"subscription at position 24750: EOF", "subscription at position N: EOF"},
 		{"dial [::1]:4222: refused", "dial [::1]:*: refused"},
 		{"kafka: 12 partitions", "kafka: 12 partitions"},
+		{"nats: publish to evbench.order-3: nats: server is disconnected", "nats: publish to evbench.order-N: nats: server is disconnected"},
 	}
 	for _, tc := range tests {
 		if got := normalizeError(tc.in); got != tc.want {

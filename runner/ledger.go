@@ -164,12 +164,15 @@ func (e *errorCounter) series(op string, n int) []float64 {
 // volatile matches the parts of error messages that differ between
 // otherwise identical errors (ephemeral ports, positions, byte counts), so
 // a storm of resets groups into one line instead of hundreds.
-var volatile = regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\]):\d+|\b\d{3,}\b`)
+var volatile = regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\]):\d+|\b\d{3,}\b|-\d+\b`)
 
 func normalizeError(msg string) string {
 	return volatile.ReplaceAllStringFunc(msg, func(m string) string {
 		if i := strings.LastIndexByte(m, ':'); i > 0 && strings.ContainsAny(m, ".[") {
 			return m[:i] + ":*"
+		}
+		if m[0] == '-' { // a numbered name: order-17
+			return "-N"
 		}
 		return "N"
 	})
