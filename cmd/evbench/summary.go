@@ -75,7 +75,7 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 		if g.Error != "" {
 			extra = "  (" + g.Error + ")"
 		}
-		fmt.Fprintf(w, "  gate       %s  %s  = %g%s\n", mark, g.Expr, g.Value, extra)
+		fmt.Fprintf(w, "  gate       %s  %s  = %.6g%s\n", mark, g.Expr, g.Value, extra)
 	}
 	const shownErrors = 5
 	for i, e := range r.Errors {
