@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/evbench/evbench/drivers"
-	"github.com/evbench/evbench/drivers/refstore/engine"
 	"github.com/evbench/evbench/drivers/refstore/wire"
 )
 
@@ -112,13 +111,15 @@ func (d *Driver) pick() *slot {
 	return d.slots[int(d.rr.Add(1))%len(d.slots)]
 }
 
-func toEngine(batch []drivers.Event) []engine.Event {
-	evs := make([]engine.Event, len(batch))
+// appendFrame encodes batch as an append request straight from
+// drivers.Event (no engine.Event copy).
+func appendFrame(dst []byte, id uint32, expected ExpectedVersion, batch []drivers.Event) []byte {
+	dst, s := wire.BeginAppend(dst, id, int64(expected), len(batch))
 	for i := range batch {
 		e := &batch[i]
-		evs[i] = engine.Event{ID: e.ID, Stream: e.Key, Seq: e.Seq, Type: e.Type, Payload: e.Payload, CreatedAt: e.CreatedAt}
+		dst = wire.AppendEvent(dst, e.ID, e.Seq, e.CreatedAt, e.Key, e.Type, e.Payload)
 	}
-	return evs
+	return wire.End(dst, s)
 }
 
 // AppendAsync pipelines the batch (expected version any) and calls done
@@ -135,66 +136,104 @@ func (d *Driver) appendAsync(ctx context.Context, batch []drivers.Event, wait bo
 // appendExpect sends one append frame; stream is set (and every event is in
 // it) when expected is not ExpectAny.
 func (d *Driver) appendExpect(ctx context.Context, stream string, expected ExpectedVersion, batch []drivers.Event, wait bool, done func([]drivers.Position, error)) {
+	d.send(ctx, expected, batch, wait, &appendOp{n: len(batch), expected: expected, done: done})
+}
+
+// send sends one append frame and answers a (see appendAnswer).
+func (d *Driver) send(ctx context.Context, expected ExpectedVersion, batch []drivers.Event, wait bool, a answerer) {
 	if len(batch) == 0 {
-		done(nil, nil)
+		a.answer(wire.Frame{Type: wire.TAppendOK, Body: emptyPositions}, nil)
 		return
 	}
 	pc, err := d.conn(ctx, d.pick(), wait)
 	if err != nil {
-		done(nil, err)
+		a.answer(wire.Frame{}, err)
 		return
 	}
 	if len(batch) > pc.limits.MaxBatch {
-		done(nil, fmt.Errorf("refstore: append of %d events exceeds the server's max batch %d: split it", len(batch), pc.limits.MaxBatch))
+		a.answer(wire.Frame{}, fmt.Errorf("refstore: append of %d events exceeds the server's max batch %d: split it", len(batch), pc.limits.MaxBatch))
 		return
 	}
-	evs := toEngine(batch)
-	pc.call(ctx, func(dst []byte, id uint32) []byte { return wire.AppendAppend(dst, id, int64(expected), evs) },
-		func(f wire.Frame, err error) {
-			if err != nil {
-				done(nil, err)
-				return
+	pc.call(ctx, func(dst []byte, id uint32) []byte { return appendFrame(dst, id, expected, batch) }, a)
+}
+
+// emptyPositions is the body of an answer with no positions.
+var emptyPositions = []byte{0, 0, 0, 0}
+
+// appendOp answers an asynchronous append through its done callback.
+type appendOp struct {
+	n        int
+	expected ExpectedVersion
+	done     func([]drivers.Position, error)
+}
+
+func (o *appendOp) answer(f wire.Frame, err error) {
+	o.done(appendAnswer(f, err, o.n, o.expected))
+}
+
+// syncAppend is Append's waiter, pooled: one allocation-free round trip
+// beyond the returned positions.
+type syncAppend struct {
+	n        int
+	expected ExpectedVersion
+	ch       chan syncResult
+}
+
+type syncResult struct {
+	pos []drivers.Position
+	err error
+}
+
+func (w *syncAppend) answer(f wire.Frame, err error) {
+	pos, err := appendAnswer(f, err, w.n, w.expected)
+	w.ch <- syncResult{pos, err}
+}
+
+var syncAppends = sync.Pool{New: func() any { return &syncAppend{ch: make(chan syncResult, 1)} }}
+
+// appendAnswer turns an append's answer into positions or an error.
+func appendAnswer(f wire.Frame, err error, n int, expected ExpectedVersion) ([]drivers.Position, error) {
+	if err != nil {
+		return nil, err
+	}
+	switch f.Type {
+	case wire.TAppendOK:
+		got, err := wire.CheckPositions(f.Body)
+		if err == nil && got != n {
+			err = fmt.Errorf("refstore: server answered %d positions for %d events", got, n)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, nil
+		}
+		out := make([]drivers.Position, n)
+		for i := range out {
+			out[i] = drivers.Position{Offset: int64(wire.PositionAt(f.Body, i))}
+		}
+		return out, nil
+	case wire.TError:
+		err := wire.DecodeError(f.Body)
+		var re *wire.RemoteError
+		if errors.As(err, &re) && expected != ExpectAny {
+			if c, ok := re.Conflict(); ok {
+				return nil, &ConflictError{Stream: c.Stream, Expected: expected, Actual: c.Actual}
 			}
-			switch f.Type {
-			case wire.TAppendOK:
-				pos, err := wire.DecodePositions(f.Body)
-				if err == nil && len(pos) != len(batch) {
-					err = fmt.Errorf("refstore: server answered %d positions for %d events", len(pos), len(batch))
-				}
-				if err != nil {
-					done(nil, err)
-					return
-				}
-				out := make([]drivers.Position, len(pos))
-				for i, p := range pos {
-					out[i] = drivers.Position{Offset: int64(p)}
-				}
-				done(out, nil)
-			case wire.TError:
-				err := wire.DecodeError(f.Body)
-				var re *wire.RemoteError
-				if errors.As(err, &re) && expected != ExpectAny {
-					if c, ok := re.Conflict(); ok {
-						done(nil, &ConflictError{Stream: c.Stream, Expected: expected, Actual: c.Actual})
-						return
-					}
-				}
-				done(nil, fmt.Errorf("refstore: append: %w", err))
-			default:
-				done(nil, fmt.Errorf("refstore: append: unexpected answer type %d", f.Type))
-			}
-		})
+		}
+		return nil, fmt.Errorf("refstore: append: %w", err)
+	default:
+		return nil, fmt.Errorf("refstore: append: unexpected answer type %d", f.Type)
+	}
 }
 
 // Append appends and waits for the durable acknowledgement.
 func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
-	type res struct {
-		pos []drivers.Position
-		err error
-	}
-	ch := make(chan res, 1)
-	d.appendAsync(ctx, batch, true, func(p []drivers.Position, err error) { ch <- res{p, err} })
-	r := <-ch
+	w := syncAppends.Get().(*syncAppend)
+	w.n, w.expected = len(batch), ExpectAny
+	d.send(ctx, ExpectAny, batch, true, w)
+	r := <-w.ch // answer has sent its last: w is free again
+	syncAppends.Put(w)
 	return r.pos, r.err
 }
 
@@ -209,7 +248,7 @@ func (d *Driver) Head(ctx context.Context) (drivers.Cursor, error) {
 		err error
 	}
 	ch := make(chan res, 1)
-	pc.call(ctx, func(dst []byte, id uint32) []byte { return wire.AppendEmpty(dst, wire.THead, id) }, func(f wire.Frame, err error) {
+	pc.call(ctx, func(dst []byte, id uint32) []byte { return wire.AppendEmpty(dst, wire.THead, id) }, answerFunc(func(f wire.Frame, err error) {
 		switch {
 		case err != nil:
 		case f.Type == wire.THeadOK:
@@ -222,7 +261,7 @@ func (d *Driver) Head(ctx context.Context) (drivers.Cursor, error) {
 			err = fmt.Errorf("unexpected answer type %d", f.Type)
 		}
 		ch <- res{0, fmt.Errorf("refstore: head: %w", err)}
-	})
+	}))
 	r := <-ch
 	if r.err != nil {
 		return nil, r.err

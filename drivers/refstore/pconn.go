@@ -31,7 +31,7 @@ type pconn struct {
 	limits wire.Limits
 
 	mu      sync.Mutex
-	pending map[uint32]func(f wire.Frame, err error)
+	pending map[uint32]pendingCall
 	nextID  uint32
 	err     error
 	dead    chan struct{}
@@ -41,6 +41,34 @@ type pconn struct {
 	kicked bool          // the writer has been woken for wbuf
 	room   chan struct{} // closed when the writer takes wbuf (callers over maxQueued wait on it)
 	kick   chan struct{} // wakes the writer (capacity 1)
+}
+
+// answerer receives one request's answer (or the failure that ended it)
+// exactly once. An interface rather than a closure so a pooled or reused
+// value can serve it without a per-call allocation.
+type answerer interface {
+	answer(f wire.Frame, err error)
+}
+
+// answerFunc adapts a function to answerer.
+type answerFunc func(f wire.Frame, err error)
+
+func (fn answerFunc) answer(f wire.Frame, err error) { fn(f, err) }
+
+// pendingCall is a request in flight. Whoever removes it from the pending
+// map (the reader, ctx's AfterFunc, or fail) answers it, so it is answered
+// exactly once without a sync.Once.
+type pendingCall struct {
+	a    answerer
+	stop func() bool // unregisters ctx's AfterFunc; nil when ctx cannot end
+}
+
+// end stops the ctx watch and answers.
+func (pc pendingCall) end(f wire.Frame, err error) {
+	if pc.stop != nil {
+		pc.stop()
+	}
+	pc.a.answer(f, err)
 }
 
 // maxQueued bounds the encoded bytes waiting for the writer; a caller
@@ -93,7 +121,7 @@ func dial(ctx context.Context, dialFn drivers.DialFunc, cfg config) (net.Conn, *
 }
 
 func newPconn(c net.Conn, br *bufio.Reader, lim wire.Limits, addr string) *pconn {
-	p := &pconn{c: c, addr: addr, limits: lim, pending: map[uint32]func(wire.Frame, error){},
+	p := &pconn{c: c, addr: addr, limits: lim, pending: map[uint32]pendingCall{},
 		dead: make(chan struct{}), kick: make(chan struct{}, 1)}
 	go p.readLoop(br)
 	go p.writeLoop()
@@ -122,8 +150,8 @@ func (p *pconn) fail(err error) {
 	p.pending = nil
 	p.mu.Unlock()
 	p.c.Close()
-	for _, cb := range pend {
-		cb(wire.Frame{}, err)
+	for _, pc := range pend {
+		pc.end(wire.Frame{}, err)
 	}
 }
 
@@ -137,17 +165,17 @@ func (p *pconn) readLoop(br *bufio.Reader) {
 			return
 		}
 		p.mu.Lock()
-		cb := p.pending[f.ReqID]
+		pc, ok := p.pending[f.ReqID]
 		delete(p.pending, f.ReqID)
 		p.mu.Unlock()
-		if cb == nil {
+		if !ok {
 			if f.Type == wire.TError && f.ReqID == 0 {
 				p.fail(fmt.Errorf("refstore: server %s closed the connection: %w", p.addr, wire.DecodeError(f.Body)))
 				return
 			}
 			continue // an answer to a request whose ctx ended
 		}
-		cb(f, nil) // callbacks copy what they keep; buf is reused
+		pc.end(f, nil) // answerers copy what they keep; buf is reused
 	}
 }
 
@@ -179,18 +207,18 @@ func (p *pconn) writeLoop() {
 	}
 }
 
-// call sends the frame build appends to dst for reqID and calls cb exactly
+// call sends the frame build appends to dst for reqID and answers a exactly
 // once with the answer, the connection's failure, or ctx's error.
-func (p *pconn) call(ctx context.Context, build func(dst []byte, id uint32) []byte, cb func(f wire.Frame, err error)) {
+func (p *pconn) call(ctx context.Context, build func(dst []byte, id uint32) []byte, a answerer) {
 	if err := ctx.Err(); err != nil {
-		cb(wire.Frame{}, err)
+		a.answer(wire.Frame{}, err)
 		return
 	}
 	p.mu.Lock()
 	if p.err != nil {
 		err := p.err
 		p.mu.Unlock()
-		cb(wire.Frame{}, err)
+		a.answer(wire.Frame{}, err)
 		return
 	}
 	p.nextID++
@@ -198,28 +226,19 @@ func (p *pconn) call(ctx context.Context, build func(dst []byte, id uint32) []by
 		p.nextID = 1
 	}
 	id := p.nextID
-	var stop func() bool
-	var once sync.Once
-	finish := func(f wire.Frame, err error) {
-		once.Do(func() {
-			if stop != nil {
-				stop()
-			}
-			cb(f, err)
-		})
-	}
-	p.pending[id] = finish
-	if ctx.Done() != nil { // set under p.mu: the reader cannot run finish before stop is assigned
-		stop = context.AfterFunc(ctx, func() {
+	pc := pendingCall{a: a}
+	if ctx.Done() != nil { // registered under p.mu: the reader cannot take the entry before stop is in it
+		pc.stop = context.AfterFunc(ctx, func() {
 			p.mu.Lock()
-			_, mine := p.pending[id]
+			mine, ok := p.pending[id]
 			delete(p.pending, id)
 			p.mu.Unlock()
-			if mine {
-				finish(wire.Frame{}, ctx.Err())
+			if ok {
+				mine.a.answer(wire.Frame{}, ctx.Err())
 			}
 		})
 	}
+	p.pending[id] = pc
 	p.mu.Unlock()
 	p.enqueue(ctx, id, build)
 }

@@ -30,7 +30,7 @@ func TestEnqueueBoundedWhenStalled(t *testing.T) {
 	}
 	// 1 MiB taken by the stalled writer, then maxQueued more in the buffer.
 	n := 1 + maxQueued>>20
-	p.call(context.Background(), big, cb)
+	p.call(context.Background(), big, answerFunc(cb))
 	for taken := false; !taken; { // the writer took the first frame and is stuck writing it
 		time.Sleep(time.Millisecond)
 		p.wmu.Lock()
@@ -38,7 +38,7 @@ func TestEnqueueBoundedWhenStalled(t *testing.T) {
 		p.wmu.Unlock()
 	}
 	for i := 1; i < n; i++ {
-		p.call(context.Background(), big, cb)
+		p.call(context.Background(), big, answerFunc(cb))
 	}
 	p.wmu.Lock()
 	queued := len(p.wbuf)
@@ -49,7 +49,7 @@ func TestEnqueueBoundedWhenStalled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	errc := make(chan error, 1)
-	p.call(ctx, big, func(_ wire.Frame, err error) { errc <- err; answered.Add(1) })
+	p.call(ctx, big, answerFunc(func(_ wire.Frame, err error) { errc <- err; answered.Add(1) }))
 	select {
 	case err := <-errc:
 		if !errors.Is(err, context.DeadlineExceeded) {

@@ -66,7 +66,7 @@ func (d *Driver) readStreamOnce(ctx context.Context, pc *pconn, stream string, f
 		err error
 	}
 	ch := make(chan res, 1)
-	pc.call(ctx, func(dst []byte, id uint32) []byte { return wire.AppendReadStream(dst, id, stream, from, max) }, func(f wire.Frame, err error) {
+	pc.call(ctx, func(dst []byte, id uint32) []byte { return wire.AppendReadStream(dst, id, stream, from, max) }, answerFunc(func(f wire.Frame, err error) {
 		if err != nil {
 			ch <- res{err: fmt.Errorf("refstore: read stream %q: %w", stream, err)}
 			return
@@ -102,7 +102,7 @@ func (d *Driver) readStreamOnce(ctx context.Context, pc *pconn, stream string, f
 			evs = append(evs, StreamEvent{Delivered: decode(rec, pos, types), Version: ver})
 		}
 		ch <- res{evs: evs, cut: flags&wire.FlagCut != 0}
-	})
+	}))
 	r := <-ch
 	return r.evs, r.cut, r.err
 }

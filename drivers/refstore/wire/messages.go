@@ -59,23 +59,36 @@ func DecodeHelloOK(body []byte) (uint16, Limits, error) {
 
 // AppendAppend encodes an append request.
 func AppendAppend(dst []byte, reqID uint32, expected int64, evs []engine.Event) []byte {
-	dst, s := Begin(dst, TAppend, reqID)
-	le := binary.LittleEndian
-	dst = le.AppendUint64(dst, uint64(expected))
-	dst = le.AppendUint32(dst, uint32(len(evs)))
+	dst, s := BeginAppend(dst, reqID, expected, len(evs))
 	for i := range evs {
 		e := &evs[i]
-		dst = append(dst, e.ID[:]...)
-		dst = le.AppendUint64(dst, e.Seq)
-		dst = le.AppendUint64(dst, uint64(e.CreatedAt))
-		dst = le.AppendUint16(dst, uint16(len(e.Stream)))
-		dst = append(dst, e.Stream...)
-		dst = le.AppendUint16(dst, uint16(len(e.Type)))
-		dst = append(dst, e.Type...)
-		dst = le.AppendUint32(dst, uint32(len(e.Payload)))
-		dst = append(dst, e.Payload...)
+		dst = AppendEvent(dst, e.ID, e.Seq, e.CreatedAt, e.Stream, e.Type, e.Payload)
 	}
 	return End(dst, s)
+}
+
+// BeginAppend starts an append request of n events; add each with
+// AppendEvent, then call End. It lets a client encode its own event type
+// without converting it to engine.Event first.
+func BeginAppend(dst []byte, reqID uint32, expected int64, n int) ([]byte, int) {
+	dst, s := Begin(dst, TAppend, reqID)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(expected))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(n))
+	return dst, s
+}
+
+// AppendEvent adds one event to an append request begun with BeginAppend.
+func AppendEvent(dst []byte, id [16]byte, seq uint64, createdAt int64, stream, typ string, payload []byte) []byte {
+	le := binary.LittleEndian
+	dst = append(dst, id[:]...)
+	dst = le.AppendUint64(dst, seq)
+	dst = le.AppendUint64(dst, uint64(createdAt))
+	dst = le.AppendUint16(dst, uint16(len(stream)))
+	dst = append(dst, stream...)
+	dst = le.AppendUint16(dst, uint16(len(typ)))
+	dst = append(dst, typ...)
+	dst = le.AppendUint32(dst, uint32(len(payload)))
+	return append(dst, payload...)
 }
 
 // DecodeAppend parses an append body. Payloads alias body.
@@ -127,6 +140,23 @@ func DecodePositions(body []byte) ([]uint64, error) {
 		pos[i] = d.u64()
 	}
 	return pos, d.done()
+}
+
+// CheckPositions validates an append answer and returns how many positions
+// it holds; read them with PositionAt. Together they let a client decode
+// into its own type without an intermediate slice.
+func CheckPositions(body []byte) (int, error) {
+	d := decoder{b: body}
+	n := int(d.u32())
+	if d.err == nil && n*8 != len(d.b) {
+		return 0, fmt.Errorf("%w: %d positions in %d bytes", ErrMalformed, n, len(d.b))
+	}
+	return n, d.err
+}
+
+// PositionAt is position i of an answer CheckPositions accepted.
+func PositionAt(body []byte, i int) uint64 {
+	return binary.LittleEndian.Uint64(body[4+8*i:])
 }
 
 // AppendU64 encodes a frame whose body is one u64 (THeadOK, TSubscribe).
