@@ -71,6 +71,10 @@ type EventCounts struct {
 	Acked     int64 `json:"acked"`
 	Failed    int64 `json:"failed"`
 	Late      int64 `json:"late"`
+	// WindowFull events found the in-flight window (load.max_in_flight)
+	// full and waited for a slot: the harness's own cap biting. They are
+	// late too when the wait exceeded the late threshold.
+	WindowFull int64 `json:"window_full"`
 	// Unsent were scheduled but never sent because the run ended or was
 	// interrupted first.
 	Unsent int64 `json:"unsent"`

@@ -79,7 +79,7 @@ func (g *generator) run(ctx context.Context) {
 		for _, w := range workers {
 			close(w)
 		}
-		g.settle(cancelAppends)
+		g.settle(ctx, cancelAppends)
 	}()
 
 	// The generator owns its OS thread: the precise waiter nanosleeps on it.
@@ -153,20 +153,28 @@ const appendGrace = 30 * time.Second
 // errNoAnswer marks appends the store never answered.
 var errNoAnswer = errors.New("append not answered by the end of the run")
 
-// settle waits for in-flight appends, bounded by appendGrace twice.
-func (g *generator) settle(cancelAppends context.CancelFunc) {
+// interruptGrace replaces appendGrace after Ctrl-C: stopping promptly
+// matters more than waiting out a store that does not answer.
+const interruptGrace = 3 * time.Second
+
+// settle waits for in-flight appends, bounded by the grace period twice.
+func (g *generator) settle(ctx context.Context, cancelAppends context.CancelFunc) {
+	grace := appendGrace
+	if ctx.Err() != nil {
+		grace = interruptGrace
+	}
 	done := make(chan struct{})
 	go func() { g.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
 		return
-	case <-time.After(appendGrace):
+	case <-time.After(grace):
 	}
 	cancelAppends()
 	select {
 	case <-done:
 		return
-	case <-time.After(appendGrace):
+	case <-time.After(grace):
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -53,7 +53,7 @@ func (r *run) finish(res *reports.Result, err error) {
 	g := r.gen
 	res.Events = reports.EventCounts{
 		Scheduled: r.sched.Total(), Sent: g.sent.Load(), Acked: g.acked.Load(),
-		Failed: g.failed.Load(), Late: g.late.Load(),
+		Failed: g.failed.Load(), Late: g.late.Load(), WindowFull: g.windowFull.Load(),
 	}
 	res.Events.Unsent = res.Events.Scheduled - res.Events.Sent
 	if d := r.sched.Duration().Seconds(); d > 0 {

@@ -106,6 +106,9 @@ consumers: {projectors: 1}
 	if res.Commit.Max < 900 {
 		t.Errorf("commit max = %.1f ms, want ~1000 (the stall)", res.Commit.Max)
 	}
+	if res.Events.WindowFull < 500 {
+		t.Errorf("window_full = %d: with max_in_flight 1, the events scheduled during the stall waited for the cap", res.Events.WindowFull)
+	}
 	if res.Events.Late < 500 {
 		t.Errorf("late = %d, want the ~1000 events scheduled during the stall", res.Events.Late)
 	}

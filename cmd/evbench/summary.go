@@ -29,6 +29,9 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 	e := r.Events
 	fmt.Fprintf(w, "  events     scheduled %d  sent %d  acked %d  failed %d  late %d  unsent %d\n",
 		e.Scheduled, e.Sent, e.Acked, e.Failed, e.Late, e.Unsent)
+	if e.WindowFull > 0 {
+		fmt.Fprintf(w, "  window     %d events waited for the in-flight cap (load.max_in_flight): the harness, not the store, was the limit for them\n", e.WindowFull)
+	}
 	fmt.Fprintf(w, "  rate       offered %.0f/s  achieved %.0f/s  over %.1fs\n", r.OfferedRate, r.AchievedRate, r.DurationS)
 	pct := func(name string, p reports.Percentiles) {
 		if p.Count == 0 {
