@@ -34,9 +34,11 @@ func (d *stallDriver) Append(ctx context.Context, b []drivers.Event) ([]drivers.
 	return d.Driver.Append(ctx, b)
 }
 
-// AppendAsync must stall too (the embedded memory driver's would not).
+// AppendAsync must stall too (the embedded memory driver's would not), and
+// asynchronously, as a real client: the generator is never blocked by the
+// call itself, only by the in-flight window.
 func (d *stallDriver) AppendAsync(ctx context.Context, b []drivers.Event, done func([]drivers.Position, error)) {
-	done(d.Append(ctx, b))
+	go func() { done(d.Append(ctx, b)) }()
 }
 
 var (
