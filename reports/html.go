@@ -139,7 +139,7 @@ func htmlLatency(r *Result) []htmlLat {
 	for _, x := range []struct {
 		name string
 		p    Percentiles
-	}{{"commit", r.Commit}, {"service time", r.ServiceTime}, {"end-to-end", r.E2E}} {
+	}{{"commit", r.Commit}, {"service time", r.ServiceTime}, {"end-to-end", r.E2E}, {"send delay", r.SendDelay}} {
 		q := x.p
 		if q.Count == 0 {
 			out = append(out, htmlLat{x.name, []string{"-", "-", "-", "-", "-", "-", "-", "0"}})

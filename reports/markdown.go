@@ -42,7 +42,7 @@ func RenderMarkdownWithPlots(r *Result, plots []Plot) []byte {
 	for _, x := range []struct {
 		name string
 		pc   Percentiles
-	}{{"commit latency (ms)", r.Commit}, {"service time (ms)", r.ServiceTime}, {"end-to-end latency (ms)", r.E2E}} {
+	}{{"commit latency (ms)", r.Commit}, {"service time (ms)", r.ServiceTime}, {"end-to-end latency (ms)", r.E2E}, {"send delay (ms)", r.SendDelay}} {
 		if x.pc.Count == 0 {
 			p("| %s | - | - | - | - | - | - | - | 0 |\n", x.name)
 			continue

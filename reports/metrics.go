@@ -34,6 +34,7 @@ func Metrics(r *Result) map[string]float64 {
 	lat("commit", r.Commit)
 	lat("service_time", r.ServiceTime)
 	lat("e2e", r.E2E)
+	lat("send_delay", r.SendDelay)
 
 	var cmax float64
 	var unrec int
@@ -81,6 +82,7 @@ func Metrics(r *Result) map[string]float64 {
 	m["events.acked"] = float64(e.Acked)
 	m["events.failed"] = float64(e.Failed)
 	m["events.late"] = float64(e.Late)
+	m["events.window_full"] = float64(e.WindowFull)
 	m["events.unsent"] = float64(e.Unsent)
 	if e.Sent > 0 {
 		m["events.failed_rate"] = float64(e.Failed) / float64(e.Sent)

@@ -27,8 +27,12 @@ type Result struct {
 	Commit       Percentiles  `json:"commit_latency_ms"`
 	ServiceTime  Percentiles  `json:"service_time_ms"`
 	E2E          Percentiles  `json:"e2e_latency_ms"`
-	Lag          LagStats     `json:"lag"`
-	CatchUp      []CatchUp    `json:"catch_up"`
+	// SendDelay is scheduled time -> actual send: the harness's own share of
+	// commit latency (timer precision, a full in-flight window, a client
+	// call that blocked). Commit latency includes it; service time does not.
+	SendDelay Percentiles `json:"send_delay_ms"`
+	Lag       LagStats    `json:"lag"`
+	CatchUp   []CatchUp   `json:"catch_up"`
 	// CommitRecovery is, per producer-path fault, the time until the
 	// per-second commit p95 was back near its pre-fault level. Kept apart
 	// from catch_up (which is about lag) so catch_up.max gates the

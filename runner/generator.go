@@ -39,8 +39,8 @@ type generator struct {
 	source eventSource
 	ledger *ledger
 
-	commit, service *reports.Recorder
-	errs            *errorCounter
+	commit, service, sendDelay *reports.Recorder
+	errs                       *errorCounter
 
 	scheduled, sent, acked, failed, late, windowFull atomic.Int64
 	lastAck                                          atomic.Int64 // unix ns of the latest ack
@@ -128,6 +128,9 @@ func (g *generator) run(ctx context.Context) {
 			g.ledger.state[j.first+int64(i)] = stateSent
 		}
 		j.sentAt = time.Now()
+		for _, d := range j.due {
+			g.sendDelay.Record(j.sentAt, j.sentAt.Sub(d))
+		}
 		if late := j.sentAt.Sub(j.due[0]); late > lateThreshold {
 			for _, d := range j.due {
 				if j.sentAt.Sub(d) > lateThreshold {

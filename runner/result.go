@@ -73,6 +73,7 @@ func (r *run) finish(res *reports.Result, err error) {
 	res.Commit = reports.Summarize(r.commit.Total())
 	res.ServiceTime = reports.Summarize(r.service.Total())
 	res.E2E = reports.Summarize(r.e2e.Total())
+	res.SendDelay = reports.Summarize(r.sendDelay.Total())
 
 	samples := r.sampler.all()
 	var lags []int64

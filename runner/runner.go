@@ -86,22 +86,23 @@ type run struct {
 	reg  drivers.Registration
 	errs *errorCounter
 
-	start    time.Time
-	end      time.Time
-	sched    *Schedule
-	ledger   *ledger
-	gen      *generator
-	projs    []*projector
-	sampler  *lagSampler
-	chaos    *chaos.Chaos
-	pauses   []reports.Window
-	rebuilt  *rebuildResult
-	drainErr error
-	drained  bool // projectors reached the head after the last ack
-	commit   *reports.Recorder
-	service  *reports.Recorder
-	e2e      *reports.Recorder
-	embedded drivers.Embedded
+	start     time.Time
+	end       time.Time
+	sched     *Schedule
+	ledger    *ledger
+	gen       *generator
+	projs     []*projector
+	sampler   *lagSampler
+	chaos     *chaos.Chaos
+	pauses    []reports.Window
+	rebuilt   *rebuildResult
+	drainErr  error
+	drained   bool // projectors reached the head after the last ack
+	commit    *reports.Recorder
+	service   *reports.Recorder
+	e2e       *reports.Recorder
+	sendDelay *reports.Recorder
+	embedded  drivers.Embedded
 }
 
 func (r *run) recordings() Recordings {
@@ -259,6 +260,7 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	r.commit = reports.NewRecorder("commit", r.start)
 	r.service = reports.NewRecorder("service_time", r.start)
 	r.e2e = reports.NewRecorder("e2e", r.start)
+	r.sendDelay = reports.NewRecorder("send_delay", r.start)
 
 	window := sc.Load.MaxInFlight
 	if window <= 0 {
@@ -270,7 +272,7 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	}
 	r.gen = &generator{
 		sched: r.sched, start: r.start, drv: producer, batch: batch, window: window,
-		source: src, ledger: r.ledger, commit: r.commit, service: r.service, errs: r.errs,
+		source: src, ledger: r.ledger, commit: r.commit, service: r.service, sendDelay: r.sendDelay, errs: r.errs,
 	}
 	if a, ok := producer.(drivers.AsyncAppender); ok {
 		r.gen.async = a

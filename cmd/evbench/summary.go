@@ -44,6 +44,7 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 	pct("commit", r.Commit)
 	pct("service", r.ServiceTime)
 	pct("e2e", r.E2E)
+	pct("send delay", r.SendDelay)
 	fmt.Fprintf(w, "  lag        max %d  p95 %d events\n", r.Lag.Max, r.Lag.P95)
 	for _, c := range r.CatchUp {
 		rec := ""

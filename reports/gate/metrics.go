@@ -46,6 +46,7 @@ var known = func() map[string]string {
 		"events.failed":               UnitEvents,
 		"events.late":                 UnitEvents,
 		"events.unsent":               UnitEvents,
+		"events.window_full":          UnitEvents,
 		"events.failed_rate":          UnitRatio,
 		"events.late_rate":            UnitRatio,
 		"achieved_rate":               UnitRate,
@@ -53,7 +54,7 @@ var known = func() map[string]string {
 		"lag.max":                     UnitEvents,
 		"lag.p95":                     UnitEvents,
 	}
-	for _, d := range []string{"commit", "service_time", "e2e"} {
+	for _, d := range []string{"commit", "service_time", "e2e", "send_delay"} {
 		for _, s := range latencyStats {
 			if s == "count" {
 				m[d+"."+s] = UnitEvents
