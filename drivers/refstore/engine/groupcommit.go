@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/evbench/evbench/drivers/refstore/record"
@@ -10,9 +11,41 @@ import (
 
 type request struct {
 	AppendRequest
-	done func([]uint64, error)
-	pos  []uint64
-	err  error
+	done   func([]uint64, error) // AppendAsync's callback, or nil
+	acker  Acker                 // AppendTo's receiver, or nil
+	pos    []uint64
+	posBuf []uint64 // AppendTo's reused position space
+	err    error
+}
+
+// Acker receives the outcome of an append queued with AppendTo.
+type Acker interface {
+	// Ack is called exactly once, from the committer or a sync worker,
+	// and must not block. pos is only valid during the call: the log
+	// reuses it (copy what you keep).
+	Ack(pos []uint64, err error)
+}
+
+// requests recycles AppendTo's requests (and their position space), so a
+// server answering over the wire allocates neither per append.
+var requests = sync.Pool{New: func() any { return new(request) }}
+
+// finish acknowledges r with its own error or else err.
+func (r *request) finish(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	pos := r.pos
+	if r.err != nil {
+		pos = nil
+	}
+	if r.acker == nil {
+		r.done(pos, r.err)
+		return
+	}
+	r.acker.Ack(pos, r.err)
+	*r = request{posBuf: r.posBuf[:0]}
+	requests.Put(r)
 }
 
 // streamUpd is one stream's change within a commit group: its next version
@@ -36,13 +69,31 @@ func (l *Log) AppendAsync(req AppendRequest, done func([]uint64, error)) {
 		done(nil, err)
 		return
 	}
+	l.submit(&request{AppendRequest: req, done: done})
+}
+
+// AppendTo is AppendAsync for a caller that answers many appends: the
+// outcome goes to a.Ack, with positions valid only during the call, and
+// the log allocates nothing per append beyond the group's own buffers.
+func (l *Log) AppendTo(req AppendRequest, a Acker) {
+	if err := checkRequest(req); err != nil {
+		a.Ack(nil, err)
+		return
+	}
+	r := requests.Get().(*request)
+	r.AppendRequest, r.acker = req, a
+	l.submit(r)
+}
+
+// submit queues r for the committer, or fails it when the log is closed.
+func (l *Log) submit(r *request) {
 	l.sendMu.RLock()
 	if l.closed {
 		l.sendMu.RUnlock()
-		done(nil, ErrClosed)
+		r.finish(ErrClosed)
 		return
 	}
-	l.reqs <- &request{AppendRequest: req, done: done}
+	l.reqs <- r
 	l.sendMu.RUnlock()
 }
 
@@ -156,14 +207,7 @@ func (l *Log) fail(err error) error {
 
 func ackAll(group []*request, err error) {
 	for _, r := range group {
-		if r.err == nil {
-			r.err = err
-		}
-		if r.err != nil {
-			r.done(nil, r.err)
-		} else {
-			r.done(r.pos, nil)
-		}
+		r.finish(err)
 	}
 }
 
@@ -250,7 +294,15 @@ func (l *Log) publish(seg *segment, end int64, next uint64) {
 // requests and encodes it into the group buffer.
 func (l *Log) prepare(r *request, now int64) ([]uint64, error) {
 	g := &l.gc
-	pos := make([]uint64, len(r.Events))
+	var pos []uint64
+	if r.acker != nil { // every pos[i] is set below (or pos is dropped)
+		if cap(r.posBuf) < len(r.Events) {
+			r.posBuf = make([]uint64, len(r.Events))
+		}
+		pos = r.posBuf[:len(r.Events)]
+	} else {
+		pos = make([]uint64, len(r.Events))
+	}
 	dups := 0
 	for i := range r.Events {
 		id := r.Events[i].ID

@@ -16,8 +16,8 @@ type conn struct {
 	s       *Server
 	c       net.Conn
 	version uint16        // protocol version agreed in the handshake
-	out     chan []byte   // responses; capacity MaxInFlight+1 so the committer never blocks
-	sem     chan struct{} // one slot per pending request
+	q       outQueue      // encoded answers for the writer; appending never blocks
+	sem     chan struct{} // one slot per pending request (released once its answer is written)
 	// rsTok is held by the one read-by-stream answer a connection may have
 	// in progress or queued (the writer releases it once written), so a
 	// client that never reads holds one answer of server memory, no more.
@@ -55,13 +55,13 @@ func (s *Server) serveConn(c net.Conn) {
 	if _, err := c.Write(wire.AppendHelloOKVersion(nil, v, wire.Limits{MaxFrame: s.cfg.MaxFrame, MaxBatch: s.cfg.MaxBatch})); err != nil {
 		return
 	}
-	cn := &conn{s: s, c: c, version: v, out: make(chan []byte, s.cfg.MaxInFlight+1), sem: make(chan struct{}, s.cfg.MaxInFlight),
+	cn := &conn{s: s, c: c, version: v, q: newOutQueue(), sem: make(chan struct{}, s.cfg.MaxInFlight),
 		rsTok: make(chan struct{}, 1)}
 	writerDone := make(chan struct{})
 	go cn.writer(writerDone)
 	sub := cn.readLoop(br)
-	cn.wg.Wait() // every pending append answered into out
-	close(cn.out)
+	cn.wg.Wait() // every pending append answered into the out queue
+	cn.q.close()
 	<-writerDone
 	if sub != nil {
 		sub()
@@ -79,8 +79,20 @@ func (s *Server) reject(c net.Conn, reqID uint32, code uint16, msg string) {
 // a subscription, which it returns to be run once the writer is done.
 func (cn *conn) readLoop(br *bufio.Reader) (subscription func()) {
 	s := cn.s
+	// Frames are read into 64 KiB slabs, never reused: a decoded append
+	// aliases its frame (payloads, stream and type strings) until the
+	// commit, so each frame's bytes must stay as they are; a slab is
+	// collected once no request in it is referenced.
+	var slab []byte
+	off := 0
 	for {
-		f, _, err := wire.ReadFrame(br, s.cfg.MaxFrame, nil)
+		if len(slab)-off < 4<<10 {
+			slab, off = make([]byte, 64<<10), 0
+		}
+		f, nb, err := wire.ReadFrame(br, s.cfg.MaxFrame, slab[off:off])
+		if cap(nb) == len(slab)-off { // it fit in the slab (else ReadFrame allocated it)
+			off += len(nb)
+		}
 		if err != nil {
 			if errors.Is(err, wire.ErrTooLarge) || errors.Is(err, wire.ErrMalformed) {
 				cn.send(wire.AppendError(nil, 0, wire.CodeFor(err), "refstore: "+err.Error()+"; closing the connection"))
@@ -91,8 +103,10 @@ func (cn *conn) readLoop(br *bufio.Reader) (subscription func()) {
 		}
 		switch f.Type {
 		case wire.TAppend:
-			req, err := wire.DecodeAppend(f.Body, s.cfg.MaxBatch)
+			a := appendAcks.Get().(*appendAck)
+			req, err := wire.DecodeAppendInto(f.Body, s.cfg.MaxBatch, a.evs[:])
 			if err != nil {
+				appendAcks.Put(a)
 				cn.send(wire.AppendError(nil, f.ReqID, wire.CodeFor(err), "refstore: append: "+err.Error()))
 				if errors.Is(err, wire.ErrMalformed) {
 					return nil
@@ -101,18 +115,13 @@ func (cn *conn) readLoop(br *bufio.Reader) (subscription func()) {
 			}
 			cn.sem <- struct{}{}
 			cn.wg.Add(1)
-			id := f.ReqID
-			s.log.AppendAsync(req, func(pos []uint64, err error) {
-				if err != nil {
-					cn.out <- wire.AppendError(nil, id, wire.CodeFor(err), err.Error())
-				} else {
-					cn.out <- wire.AppendPositions(nil, id, pos)
-				}
-				cn.wg.Done()
-			})
+			a.cn, a.id = cn, f.ReqID
+			s.log.AppendTo(req, a)
 		case wire.THead:
 			cn.sem <- struct{}{}
-			cn.out <- wire.AppendU64(nil, wire.THeadOK, f.ReqID, s.log.Head())
+			cn.q.mu.Lock()
+			cn.q.buf = wire.AppendU64(cn.q.buf, wire.THeadOK, f.ReqID, s.log.Head())
+			cn.q.queued(false)
 		case wire.TReadStream:
 			if !cn.readStream(f) {
 				return nil
@@ -133,33 +142,41 @@ func (cn *conn) readLoop(br *bufio.Reader) (subscription func()) {
 // send queues a response that is not tied to a pending request slot.
 func (cn *conn) send(b []byte) {
 	cn.sem <- struct{}{}
-	cn.out <- b
+	cn.put(b, false)
 }
 
-// writer coalesces responses into few syscalls: it flushes only when no
-// more responses are queued.
+// writer takes everything queued at once and writes it with one syscall,
+// then releases the sem slots (and read-stream tokens) of what it wrote.
+// After a failed write it keeps draining, so nothing waits on a slot.
 func (cn *conn) writer(done chan struct{}) {
 	defer close(done)
-	bw := bufio.NewWriterSize(cn.c, 64<<10)
+	q := &cn.q
+	var spare []byte
 	broken := false
-	for b := range cn.out {
-		if !broken {
-			if _, err := bw.Write(b); err != nil {
+	for {
+		<-q.kick
+		q.mu.Lock()
+		buf, frames, rs, closed := q.buf, q.frames, q.rs, q.closed
+		q.buf, q.frames, q.rs, q.kicked = spare[:0], 0, 0, false
+		spare = nil
+		q.mu.Unlock()
+		if !broken && len(buf) > 0 {
+			if _, err := cn.c.Write(buf); err != nil {
 				broken = true
 				cn.c.Close()
-			} else if len(cn.out) == 0 {
-				if err := bw.Flush(); err != nil {
-					broken = true
-					cn.c.Close()
-				}
 			}
 		}
-		if len(b) > 4 && b[4] == wire.TStreamEvents {
+		for range rs {
 			<-cn.rsTok
 		}
-		<-cn.sem
-	}
-	if !broken {
-		bw.Flush()
+		for range frames {
+			<-cn.sem
+		}
+		if closed {
+			return
+		}
+		if cap(buf) <= 1<<20 { // keep a normal buffer for reuse, drop a huge one
+			spare = buf[:0]
+		}
 	}
 }

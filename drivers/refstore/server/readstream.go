@@ -37,8 +37,8 @@ func (cn *conn) readStream(f wire.Frame) bool {
 		})
 		if err != nil {
 			s.logf("refstore: read stream %q for %s: %v", rs.Stream, cn.c.RemoteAddr(), err)
-			cn.out <- wire.AppendError(nil, id, wire.CodeUnavailable, err.Error())
 			<-cn.rsTok // an error frame does not hold the token
+			cn.put(wire.AppendError(nil, id, wire.CodeUnavailable, err.Error()), false)
 			return
 		}
 		var flags byte
@@ -46,7 +46,7 @@ func (cn *conn) readStream(f wire.Frame) bool {
 			flags = wire.FlagCut
 		}
 		wire.PutStreamEventsHeader(frame, id, flags, res.Count)
-		cn.out <- frame // the writer releases rsTok once it is written
+		cn.put(frame, true) // the writer releases rsTok once it is written
 	}()
 	return true
 }

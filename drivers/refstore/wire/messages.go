@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/evbench/evbench/drivers/refstore/engine"
 )
@@ -93,6 +94,19 @@ func AppendEvent(dst []byte, id [16]byte, seq uint64, createdAt int64, stream, t
 
 // DecodeAppend parses an append body. Payloads alias body.
 func DecodeAppend(body []byte, maxBatch int) (engine.AppendRequest, error) {
+	req, err := decodeAppend(body, maxBatch, nil, false)
+	return req, err
+}
+
+// DecodeAppendInto is DecodeAppend for a server: the events go into evs
+// when it is large enough (else a new slice), and stream and type strings
+// alias body as the payloads do, so a one-event append allocates nothing.
+// body must never be modified afterwards (the strings would change).
+func DecodeAppendInto(body []byte, maxBatch int, evs []engine.Event) (engine.AppendRequest, error) {
+	return decodeAppend(body, maxBatch, evs, true)
+}
+
+func decodeAppend(body []byte, maxBatch int, evs []engine.Event, alias bool) (engine.AppendRequest, error) {
 	d := decoder{b: body}
 	req := engine.AppendRequest{Expected: int64(d.u64())}
 	n := int(d.u32())
@@ -105,14 +119,24 @@ func DecodeAppend(body []byte, maxBatch int) (engine.AppendRequest, error) {
 	if n*38 > len(d.b) { // 38 = smallest encoded event
 		return req, fmt.Errorf("%w: %d events cannot fit in %d bytes", ErrMalformed, n, len(d.b))
 	}
-	req.Events = make([]engine.Event, n)
+	if cap(evs) >= n {
+		req.Events = evs[:n]
+	} else {
+		req.Events = make([]engine.Event, n)
+	}
+	str := func(b []byte) string {
+		if alias && len(b) > 0 {
+			return unsafe.String(&b[0], len(b))
+		}
+		return string(b)
+	}
 	for i := range req.Events {
 		e := &req.Events[i]
 		copy(e.ID[:], d.take(16))
 		e.Seq = d.u64()
 		e.CreatedAt = int64(d.u64())
-		e.Stream = string(d.take(int(d.u16())))
-		e.Type = string(d.take(int(d.u16())))
+		e.Stream = str(d.take(int(d.u16())))
+		e.Type = str(d.take(int(d.u16())))
 		e.Payload = d.take(int(d.u32()))
 	}
 	return req, d.done()

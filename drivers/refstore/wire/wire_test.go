@@ -80,3 +80,25 @@ func FuzzFrame(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeAppendInto: the caller's event space is used when large enough,
+// strings alias the body, and the result matches DecodeAppend.
+func TestDecodeAppendInto(t *testing.T) {
+	evs := []engine.Event{{ID: [16]byte{1}, Stream: "s-1", Seq: 3, Type: "T", Payload: []byte("xyz"), CreatedAt: 42}}
+	b := AppendAppend(nil, 7, engine.ExpectAny, evs)
+	body := b[4+FrameHeader:]
+	var space [1]engine.Event
+	req, err := DecodeAppendInto(body, DefaultMaxBatch, space[:])
+	if err != nil || &req.Events[0] != &space[0] || req.Events[0].Stream != "s-1" || req.Events[0].Type != "T" ||
+		string(req.Events[0].Payload) != "xyz" || req.Events[0].Seq != 3 {
+		t.Fatalf("req %+v err %v", req, err)
+	}
+	two := AppendAppend(nil, 8, engine.ExpectAny, append(evs, engine.Event{Stream: "s-2"}))
+	req, err = DecodeAppendInto(two[4+FrameHeader:], DefaultMaxBatch, space[:])
+	if err != nil || len(req.Events) != 2 || &req.Events[0] == &space[0] || req.Events[1].Stream != "s-2" {
+		t.Fatalf("two events: %+v err %v", req, err)
+	}
+	if _, err := DecodeAppendInto(body[:10], DefaultMaxBatch, space[:]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("short body: %v", err)
+	}
+}
