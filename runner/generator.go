@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,9 +81,7 @@ func (g *generator) run(ctx context.Context) {
 		g.settle(ctx, cancelAppends)
 	}()
 
-	// The generator owns its OS thread: the precise waiter nanosleeps on it.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// The cooperative waiter: see internal/pace for why not the precise one.
 	cur := g.sched.Cursor()
 	waiter := pace.NewWaiter()
 	for {

@@ -214,7 +214,7 @@ func benchCommitAt1000(b *testing.B, o engine.Options) {
 	// pace wakes within ~100 µs and never early.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	waiter := pace.NewWaiter()
+	waiter := pace.NewPreciseWaiter()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < n; i++ {

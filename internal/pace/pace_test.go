@@ -7,7 +7,12 @@ import (
 )
 
 func TestNeverEarly(t *testing.T) {
-	w := NewWaiter()
+	for _, w := range []*Waiter{NewWaiter(), NewPreciseWaiter()} {
+		neverEarly(t, w)
+	}
+}
+
+func neverEarly(t *testing.T, w *Waiter) {
 	for _, d := range []time.Duration{0, 10 * time.Microsecond, 300 * time.Microsecond, 3 * time.Millisecond} {
 		due := time.Now().Add(d)
 		if !w.Until(context.Background(), due) {
@@ -30,7 +35,17 @@ func TestCancel(t *testing.T) {
 // BenchmarkOvershoot reports how late a 500 µs wait wakes, next to the
 // runtime timer's lateness measured the same way in the same run.
 func BenchmarkOvershoot(b *testing.B) {
-	b.Run("pace", func(b *testing.B) {
+	b.Run("precise", func(b *testing.B) {
+		w := NewPreciseWaiter()
+		var late time.Duration
+		for i := 0; i < b.N; i++ {
+			due := time.Now().Add(500 * time.Microsecond)
+			w.Until(context.Background(), due)
+			late += time.Since(due)
+		}
+		b.ReportMetric(float64(late.Microseconds())/float64(b.N), "late-µs")
+	})
+	b.Run("cooperative", func(b *testing.B) {
 		w := NewWaiter()
 		var late time.Duration
 		for i := 0; i < b.N; i++ {
