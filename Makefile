@@ -15,10 +15,11 @@ run:
 build:
 	$(GO) build -o bin/evbench ./cmd/evbench
 
-## test: vet, then every test (race detector on the concurrent packages).
+## test: vet, then every test, never from the test cache (services may have
+## changed), with the race detector on the concurrent packages.
 test: services browser-deps vet
-	$(GO) test -race -timeout 12m $(RACE_PKGS)
-	$(GO) test -timeout 8m ./cmd/... ./fixtures/...
+	$(GO) test -race -count=1 -timeout 12m $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 8m ./cmd/... ./fixtures/...
 
 vet:
 	$(GO) vet $(PKGS)
