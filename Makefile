@@ -33,10 +33,16 @@ bench:
 compare-stores:
 	./scripts/compare-stores.sh $(SCENARIO) 20s
 
-## fuzz: a short fuzzing session of every parser of outside input.
+## fuzz: a short fuzzing session of every parser of outside input (scenario
+## YAML, gate expressions, result.json, the refstore wire and record formats, DSNs).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./scenarios/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./reports/gate/
+	$(GO) test -run '^$$' -fuzz FuzzReadResult -fuzztime 30s ./reports/
+	$(GO) test -run '^$$' -fuzz FuzzFrame -fuzztime 30s ./drivers/refstore/wire/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./drivers/refstore/record/
+	$(GO) test -run '^$$' -fuzz FuzzParseDSN -fuzztime 30s ./drivers/kafka/
+	$(GO) test -run '^$$' -fuzz FuzzParseDSN -fuzztime 30s ./drivers/nats/
 
 ## test-browser: the HTML report rendered in headless Chromium.
 test-browser: browser-deps
