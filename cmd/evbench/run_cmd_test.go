@@ -1,0 +1,54 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/evbench/evbench/reports"
+)
+
+// TestRunExitCodes pins the public exit-code contract of `evbench run`.
+func TestRunExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		complete bool // a result.json must exist, with this completeness
+		inOutput string
+	}{
+		{"passes", []string{"run", "burst", "--driver", "memory", "--duration", "2s", "-q"}, exitOK, true, "PASS"},
+		{"gate fails", []string{"run", "burst", "--driver", "memory", "--duration", "2s", "-q", "--set", `gates=["commit.p50 < 1ns"]`}, exitGateFailed, true, "FAIL"},
+		{"unknown driver", []string{"run", "burst", "--driver", "kafak"}, exitUsage, false, `unknown driver "kafak"`},
+		{"invalid scenario", []string{"run", "burst", "--set", "load.start=-5"}, exitUsage, false, "load.start"},
+		{"faults on memory", []string{"run", "burst", "--driver", "memory", "--set", "faults=[{at: 0s, for: 1s, path: consumer, kind: partition}]"}, exitUsage, false, "no network connection"},
+		{"unreachable store", []string{"run", "burst", "--dsn", "refstore://127.0.0.1:1", "--duration", "2s", "-q"}, exitIncomplete, false, "127.0.0.1:1"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, tc.name)
+			args := append(append([]string(nil), tc.args...), "--out", out)
+			code, text := execCLI(t, args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; output:\n%s", code, tc.code, text)
+			}
+			if !strings.Contains(text, tc.inOutput) {
+				t.Fatalf("output lacks %q:\n%s", tc.inOutput, text)
+			}
+			r, err := reports.ReadResult(out)
+			if tc.code == exitUsage {
+				if err == nil {
+					t.Fatal("a usage error must not start a run or write a result")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("case %d: no result written: %v", i, err)
+			}
+			if r.Complete != tc.complete {
+				t.Fatalf("complete = %v, want %v (reason %q)", r.Complete, tc.complete, r.Reason)
+			}
+		})
+	}
+}
