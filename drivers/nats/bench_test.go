@@ -42,7 +42,11 @@ func BenchmarkAppendAsync(b *testing.B) {
 		benchAsync(b, openFresh(b, e.DSN(), ""))
 	})
 	b.Run("sync=default", func(b *testing.B) {
-		e := startServer(b)
+		e, err := Embed(context.Background(), b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { e.Close() })
 		benchAsync(b, openFresh(b, e.DSN(), ""))
 	})
 }
