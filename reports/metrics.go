@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/evbench/evbench/reports/gate"
 )
@@ -36,29 +37,20 @@ func Metrics(r *Result) map[string]float64 {
 	lat("e2e", r.E2E)
 	lat("send_delay", r.SendDelay)
 
-	var cmax float64
-	var unrec int
-	for _, c := range r.CatchUp {
-		cmax = math.Max(cmax, c.Seconds)
-		if !c.Recovered {
-			unrec++
+	for _, prefix := range []string{"catch_up", "commit_recovery"} {
+		var max float64
+		var unrec int
+		rs := recoveries(r, prefix)
+		for _, c := range rs {
+			max = math.Max(max, c.seconds)
+			if !c.recovered {
+				unrec++
+			}
 		}
+		m[prefix+".max"] = max
+		m[prefix+".count"] = float64(len(rs))
+		m[prefix+".unrecovered"] = float64(unrec)
 	}
-	m["catch_up.max"] = cmax
-	m["catch_up.count"] = float64(len(r.CatchUp))
-	m["catch_up.unrecovered"] = float64(unrec)
-
-	var rmax float64
-	var runrec int
-	for _, c := range r.CommitRecovery {
-		rmax = math.Max(rmax, c.Seconds)
-		if !c.Recovered {
-			runrec++
-		}
-	}
-	m["commit_recovery.max"] = rmax
-	m["commit_recovery.count"] = float64(len(r.CommitRecovery))
-	m["commit_recovery.unrecovered"] = float64(runrec)
 
 	if rb := r.Rebuild; rb != nil {
 		m["rebuild.events_per_sec"] = rb.EventsPerSec
@@ -111,8 +103,8 @@ func lookup(r *Result) gate.Lookup {
 // EvaluateGates evaluates each expression against r (and baseline, for
 // expressions that use "baseline"; nil when there is none). An invalid
 // expression or a missing metric gives a failing GateResult with Error set;
-// it never panics. A catch_up.* gate fails when a catch-up never recovered,
-// whatever its duration, since the run ended before lag came back.
+// it never panics. A catch_up.max or commit_recovery.max gate fails when one
+// of them never recovered, whatever its duration.
 func EvaluateGates(r *Result, exprs []string, baseline *Result) []GateResult {
 	out := make([]GateResult, 0, len(exprs))
 	lk, bl := lookup(r), lookup(baseline)
@@ -146,16 +138,41 @@ func evalOne(r *Result, s string, lk, bl gate.Lookup) GateResult {
 		g.Pass = false
 		return g
 	}
-	if r != nil && pass && (e.Metric() == "catch_up.max") {
-		for _, c := range r.CatchUp {
-			if !c.Recovered {
+	if prefix, ok := strings.CutSuffix(e.Metric(), ".max"); ok && r != nil && pass {
+		for _, c := range recoveries(r, prefix) {
+			if !c.recovered {
 				g.Pass = false
-				g.Error = fmt.Sprintf("catch-up after %s at %.1fs never recovered (%.1fs observed before the run ended)", c.Cause, c.StartedS, c.Seconds)
+				g.Error = fmt.Sprintf("%s after %s at %.1fs never recovered (%.1fs observed before the run ended)",
+					strings.ReplaceAll(prefix, "_", " "), c.cause, c.started, c.seconds)
 				break
 			}
 		}
 	}
 	return g
+}
+
+// recovery is one catch-up or commit recovery, for the metrics and gates
+// both families share: a *.max gate fails when any of them never recovered,
+// whatever its duration, since the run ended before the system came back.
+type recovery struct {
+	cause            string
+	started, seconds float64
+	recovered        bool
+}
+
+func recoveries(r *Result, prefix string) []recovery {
+	var out []recovery
+	switch prefix {
+	case "catch_up":
+		for _, c := range r.CatchUp {
+			out = append(out, recovery{c.Cause, c.StartedS, c.Seconds, c.Recovered})
+		}
+	case "commit_recovery":
+		for _, c := range r.CommitRecovery {
+			out = append(out, recovery{c.Cause, c.StartedS, c.Seconds, c.Recovered})
+		}
+	}
+	return out
 }
 
 // DefaultRegressions are the baseline checks `evbench gate --baseline`

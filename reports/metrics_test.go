@@ -112,3 +112,17 @@ func TestDefaultRegressionsParse(t *testing.T) {
 		}
 	}
 }
+
+// A commit_recovery.max gate, like catch_up.max, must fail when a recovery
+// never happened, even if the seconds observed were under the threshold.
+func TestRecoveryGateFailsWhenUnrecovered(t *testing.T) {
+	r := &Result{Complete: true, CommitRecovery: []CommitRecovery{{Cause: "fault latency on producer", StartedS: 10, Seconds: 2, Recovered: false}}}
+	g := EvaluateGates(r, []string{"commit_recovery.max < 10s"}, nil)[0]
+	if g.Pass || !strings.Contains(g.Error, "never recovered") {
+		t.Fatalf("gate %+v: an unrecovered commit recovery must fail", g)
+	}
+	r.CommitRecovery[0].Recovered = true
+	if g := EvaluateGates(r, []string{"commit_recovery.max < 10s"}, nil)[0]; !g.Pass {
+		t.Fatalf("gate %+v: a recovered one under the threshold passes", g)
+	}
+}
