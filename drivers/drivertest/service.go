@@ -23,3 +23,16 @@ func RequireService(t testing.TB, name, addr string) {
 	}
 	t.Skipf("%s at %s unreachable (%v); start it to run this test", name, addr, err)
 }
+
+// ClosedAddr returns a 127.0.0.1 address where nothing listens (a port that
+// was just bound and released), for "unreachable store" tests.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}

@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -72,14 +71,9 @@ func TestAppendFailsWhenClusterStops(t *testing.T) {
 
 func TestOpenUnreachable(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other waiting tests
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	addr := drivertest.ClosedAddr(t)
 	start := time.Now()
-	_, err = Open(context.Background(), "kafka://"+addr, drivers.Options{})
+	_, err := Open(context.Background(), "kafka://"+addr, drivers.Options{})
 	if err == nil {
 		t.Fatal("Open of an unreachable broker succeeded")
 	}

@@ -70,14 +70,9 @@ func TestSubscribeErrorsWhenConnectionLostForGood(t *testing.T) {
 
 func TestOpenUnreachable(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other waiting tests
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := drivertest.ClosedAddr(t)
 	start := time.Now()
-	_, err = Open(context.Background(), "nats://bob:s3cret@"+addr, drivers.Options{})
+	_, err := Open(context.Background(), "nats://bob:s3cret@"+addr, drivers.Options{})
 	if err == nil {
 		t.Fatal("Open of an unreachable server succeeded")
 	}

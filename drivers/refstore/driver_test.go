@@ -79,9 +79,7 @@ func TestDSNErrors(t *testing.T) {
 }
 
 func TestUnreachableNamesHost(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := drivertest.ClosedAddr(t)
 	_, err := Open(context.Background(), "refstore://"+addr+"?dial_timeout=1s", drivers.Options{})
 	if err == nil || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("got %v", err)
