@@ -6,7 +6,7 @@ RACE_PKGS := ./runner/... ./drivers/... ./chaos/... ./reports/... ./scenarios/..
 SCENARIO  ?= burst
 DURATION  ?= 10s
 
-.PHONY: run build test vet race unit bench compare-stores test-browser browser-deps services fuzz clean
+.PHONY: run build test vet race unit bench compare-stores bench-peers soak-memory test-browser browser-deps services fuzz clean
 
 ## run: the main job on the embedded default store (refstore): nothing to install.
 run:
@@ -32,6 +32,18 @@ bench:
 ## servers) and kafka (kfake), side by side, with the fsync floor.
 compare-stores:
 	./scripts/compare-stores.sh $(SCENARIO) 20s
+
+## bench-peers: evbench against each store's own tool (natscli, pgbench, a
+## franz-go loop on kfake) in one sitting, with the fsync floor; writes
+## docs/performance.md (about 10 minutes).
+bench-peers:
+	./scripts/bench-peers.sh
+
+## soak-memory: evbench's own peak RSS over 1, 3 and 10 minute soaks at
+## 1000/s against a separate refstore process, with the growth slope and
+## PASS/FAIL against 4 B/event + 1 KB/s (SOAK_DURATIONS="60 180 600").
+soak-memory:
+	./scripts/soak-memory.sh
 
 ## fuzz: a short fuzzing session of every parser of outside input (scenario
 ## YAML, gate expressions, result.json, the refstore wire and record formats, DSNs).

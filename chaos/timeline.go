@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/evbench/evbench/internal/pace"
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 	"github.com/evbench/evbench/scenarios"
 )
 
@@ -28,7 +28,7 @@ func (af *activeFault) recordErr(err error) { af.win.addErr(err) }
 // windowRec is one executed fault as reported by Windows.
 type windowRec struct {
 	mu    sync.Mutex
-	w     reports.FaultWindow
+	w     measure.FaultWindow
 	err   []string
 	ended bool // removed (or cut by Close)
 }
@@ -99,7 +99,7 @@ func (c *Chaos) runFault(ctx context.Context, start time.Time, f scenarios.Fault
 		params = nil
 	}
 	began := time.Now()
-	rec := &windowRec{w: reports.FaultWindow{
+	rec := &windowRec{w: measure.FaultWindow{
 		Kind: f.Kind, Path: f.Path, AtS: began.Sub(start).Seconds(), ForS: f.For.D().Seconds(), Params: params,
 	}}
 	af := &activeFault{id: c.nextID, kind: f.Kind, paths: expandPath(f.Path), eff: eff, win: rec}
@@ -259,11 +259,11 @@ func (c *Chaos) endedLen() int {
 // kind, path, at_s and for_s as measured on the run's clock (for_s is the
 // planned length while a fault is still active), params, and the error if
 // applying or removing failed. It is what result.json's "faults" holds.
-func (c *Chaos) Windows() []reports.FaultWindow {
+func (c *Chaos) Windows() []measure.FaultWindow {
 	c.mu.Lock()
 	recs := append([]*windowRec(nil), c.windows...)
 	c.mu.Unlock()
-	out := make([]reports.FaultWindow, 0, len(recs))
+	out := make([]measure.FaultWindow, 0, len(recs))
 	for _, r := range recs {
 		r.mu.Lock()
 		w := r.w

@@ -3,11 +3,11 @@ package chaos
 import (
 	"testing"
 
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 func TestTouchesAndSeriesWindows(t *testing.T) {
-	ws := []reports.FaultWindow{
+	ws := []measure.FaultWindow{
 		{Kind: "partition", Path: "consumer", AtS: 10, ForS: 5},
 		{Kind: "reset", Path: "both", AtS: 20, ForS: 1.5},
 		{Kind: "latency", Path: "producer", AtS: 1, ForS: 2},

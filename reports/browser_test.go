@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"github.com/evbench/evbench/reports/measure/measuretest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +75,11 @@ func TestBrowserRendersReport(t *testing.T) {
 	dir := os.Getenv("EVBENCH_REPORT_DIR")
 	if dir == "" {
 		dir = t.TempDir()
-		if err := WriteAll(dir, synthResult(), synthRecordings(4)); err != nil {
+		r := measuretest.Result()
+		if _, err := measuretest.Record(r, dir, 4); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteAll(dir, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,7 +114,7 @@ func TestBrowserCatchesErrors(t *testing.T) {
 	bin := chromiumPath(t)
 	t.Parallel()
 	dir := t.TempDir()
-	b, err := RenderHTML(synthResult(), nil)
+	b, err := RenderHTML(measuretest.Result(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

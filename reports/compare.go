@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/evbench/evbench/reports/measure"
 	"html/template"
 	"strings"
 	"text/tabwriter"
@@ -24,7 +25,7 @@ type CompareRow struct {
 // reference for relative changes.
 type Comparison struct {
 	Names    []string
-	Results  []*Result
+	Results  []*measure.Result
 	Rows     []CompareRow
 	Warnings []string
 }
@@ -44,11 +45,11 @@ var compareMetrics = []struct{ metric, label, unit, worse string }{
 // NewComparison builds the table and the warnings: different scenarios
 // (allowed, but the numbers then measure different things), a differently
 // resolved scenario under the same name, incomplete runs.
-func NewComparison(names []string, rs []*Result) *Comparison {
+func NewComparison(names []string, rs []*measure.Result) *Comparison {
 	c := &Comparison{Names: names, Results: rs}
 	ms := make([]map[string]float64, len(rs))
 	for i, r := range rs {
-		ms[i] = Metrics(r)
+		ms[i] = measure.Metrics(r)
 	}
 	for _, cm := range compareMetrics {
 		row := CompareRow{Metric: cm.label, Unit: cm.unit, Worse: cm.worse}

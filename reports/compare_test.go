@@ -2,17 +2,19 @@ package reports
 
 import (
 	"encoding/json"
+	"github.com/evbench/evbench/reports/measure"
+	"github.com/evbench/evbench/reports/measure/measuretest"
 	"strings"
 	"testing"
 )
 
 func TestComparison(t *testing.T) {
-	a, b := synthResult(), synthResult()
+	a, b := measuretest.Result(), measuretest.Result()
 	b.Driver.Name = "postgres"
 	b.Commit.P99 = a.Commit.P99 * 2
 	b.AchievedRate = a.AchievedRate / 2
 	b.Rebuild = nil
-	c := NewComparison([]string{"refstore-run", "postgres-run"}, []*Result{a, b})
+	c := NewComparison([]string{"refstore-run", "postgres-run"}, []*measure.Result{a, b})
 	if len(c.Warnings) != 0 {
 		t.Errorf("same scenario warned: %v", c.Warnings)
 	}
@@ -29,23 +31,18 @@ func TestComparison(t *testing.T) {
 		}
 	}
 
-	other := synthResult()
+	other := measuretest.Result()
 	other.Scenario.Name = "burst"
-	resolved := synthResult()
+	resolved := measuretest.Result()
 	resolved.Scenario.Resolved = json.RawMessage(`{"name":"campaign","load":{"start":1000}}`)
-	incomplete := synthResult()
+	incomplete := measuretest.Result()
 	incomplete.Complete, incomplete.Reason = false, "interrupted"
-	for i, r := range []*Result{a, other} {
-		rec := synthRecordings(int64(20 + i))
-		var err error
-		if r.Histograms.Commit, err = EncodeHistogram(rec.Commit.Total()); err != nil {
-			t.Fatal(err)
-		}
-		if r.Histograms.E2E, err = EncodeHistogram(rec.E2E.Total()); err != nil {
+	for i, r := range []*measure.Result{a, other} {
+		if _, err := measuretest.Record(r, "", int64(20+i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c = NewComparison([]string{"a", "b", "c", "d"}, []*Result{a, other, resolved, incomplete})
+	c = NewComparison([]string{"a", "b", "c", "d"}, []*measure.Result{a, other, resolved, incomplete})
 	all := strings.Join(c.Warnings, "\n")
 	for _, want := range []string{"different scenarios", "resolved differently", "incomplete run: interrupted"} {
 		if !strings.Contains(all, want) {

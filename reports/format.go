@@ -2,13 +2,14 @@ package reports
 
 import (
 	"fmt"
+	"github.com/evbench/evbench/reports/measure"
 	"math"
 	"strconv"
 	"strings"
 )
 
 // Verdict summarises a result for people: PASS, FAIL or INCOMPLETE.
-func Verdict(r *Result) string {
+func Verdict(r *measure.Result) string {
 	switch {
 	case !r.Complete:
 		return "INCOMPLETE"
@@ -19,10 +20,10 @@ func Verdict(r *Result) string {
 }
 
 // DeliveryOK is the delivery check: no acknowledged event was lost.
-func DeliveryOK(r *Result) bool { return r.Delivery.Lost == 0 }
+func DeliveryOK(r *measure.Result) bool { return r.Delivery.Lost == 0 }
 
 // GatesOK reports whether every gate passed.
-func GatesOK(gs []GateResult) bool {
+func GatesOK(gs []measure.GateResult) bool {
 	for _, g := range gs {
 		if !g.Pass {
 			return false
@@ -32,7 +33,7 @@ func GatesOK(gs []GateResult) bool {
 }
 
 // deliveryText is the one-line delivery verdict used by every format.
-func deliveryText(r *Result) string {
+func deliveryText(r *measure.Result) string {
 	d := r.Delivery
 	s := fmt.Sprintf("lost %d, duplicated %d, reordered %d, unexpected %d, delivered %d, ambiguous %d",
 		d.Lost, d.Duplicated, d.Reordered, d.Unexpected, d.Delivered, d.Ambiguous)
@@ -109,7 +110,7 @@ func relChange(a, b float64) string {
 }
 
 // gateStatus is PASS, FAIL or ERROR (could not be evaluated).
-func gateStatus(g GateResult) string {
+func gateStatus(g measure.GateResult) string {
 	switch {
 	case g.Error != "":
 		return "ERROR"
@@ -120,7 +121,7 @@ func gateStatus(g GateResult) string {
 }
 
 // gateDetail says the value, threshold and direction of a gate.
-func gateDetail(g GateResult) string {
+func gateDetail(g measure.GateResult) string {
 	if g.Error != "" {
 		return g.Error
 	}

@@ -3,6 +3,8 @@ package reports
 import (
 	"bytes"
 	"flag"
+	"github.com/evbench/evbench/reports/measure"
+	"github.com/evbench/evbench/reports/measure/measuretest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,15 +33,15 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	}
 }
 
-func goldenResults() map[string]*Result {
-	failing := synthResult()
+func goldenResults() map[string]*measure.Result {
+	failing := measuretest.Result()
 	failing.Delivery.Lost = 3
-	failing.Gates = EvaluateGates(failing, []string{"commit.p95 < 1ms", "delivery.lost == 0", "catch_up.max < 10s", "commit.p97 < 1ms"}, nil)
-	failing.Errors = []ErrorCount{{Op: "append", Message: "refstore: append: connection reset | retried", Count: 10}}
-	incomplete := &Result{Schema: SchemaV1, Reason: "store unreachable: dial tcp 127.0.0.1:7000: connection refused",
-		Scenario: ScenarioInfo{Name: "burst"}, Driver: DriverInfo{Name: "postgres", DSN: "postgres://postgres:***@127.0.0.1:5432/test"},
-		StartedAt: synthStart}
-	return map[string]*Result{"pass": synthResult(), "fail": failing, "incomplete": incomplete}
+	failing.Gates = measure.EvaluateGates(failing, []string{"commit.p95 < 1ms", "delivery.lost == 0", "catch_up.max < 10s", "commit.p97 < 1ms"}, nil)
+	failing.Errors = []measure.ErrorCount{{Op: "append", Message: "refstore: append: connection reset | retried", Count: 10}}
+	incomplete := &measure.Result{Schema: measure.SchemaV1, Reason: "store unreachable: dial tcp 127.0.0.1:7000: connection refused",
+		Scenario: measure.ScenarioInfo{Name: "burst"}, Driver: measure.DriverInfo{Name: "postgres", DSN: "postgres://postgres:***@127.0.0.1:5432/test"},
+		StartedAt: measuretest.Start}
+	return map[string]*measure.Result{"pass": measuretest.Result(), "fail": failing, "incomplete": incomplete}
 }
 
 func TestGoldenMarkdown(t *testing.T) {

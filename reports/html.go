@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/evbench/evbench/reports/measure"
 	"html/template"
 	"time"
 )
@@ -88,7 +89,7 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 {{end}}
 <h2>Scenario (resolved)</h2>
 <pre id="scenario">{{.Scenario}}</pre>
-<h2>Environment</h2>
+<h2>measure.Environment</h2>
 <table>
 <tr><td class="l">evbench</td><td class="l">{{.R.Environment.Version}}</td></tr>
 <tr><td class="l">Go</td><td class="l">{{.R.Environment.Go}}</td></tr>
@@ -111,7 +112,7 @@ type htmlPlot struct {
 
 // RenderHTML renders report.html: one self-contained file (CSS, script and
 // plots inline as data: URIs), so it opens from disk without a network.
-func RenderHTML(r *Result, plots []Plot) ([]byte, error) {
+func RenderHTML(r *measure.Result, plots []Plot) ([]byte, error) {
 	data := map[string]any{
 		"R": r, "CSS": template.CSS(pageCSS), "JS": template.JS(errorCatcherJS),
 		"Verdict": Verdict(r), "Started": r.StartedAt.UTC().Format(time.RFC3339), "Duration": num(r.DurationS),
@@ -126,19 +127,19 @@ func RenderHTML(r *Result, plots []Plot) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func htmlGates(r *Result) []htmlGate {
+func htmlGates(r *measure.Result) []htmlGate {
 	var out []htmlGate
-	for _, g := range append(append([]GateResult(nil), r.SteadyState...), r.Gates...) {
+	for _, g := range append(append([]measure.GateResult(nil), r.SteadyState...), r.Gates...) {
 		out = append(out, htmlGate{Expr: g.Expr, Status: gateStatus(g), Detail: gateDetail(g)})
 	}
 	return out
 }
 
-func htmlLatency(r *Result) []htmlLat {
+func htmlLatency(r *measure.Result) []htmlLat {
 	var out []htmlLat
 	for _, x := range []struct {
 		name string
-		p    Percentiles
+		p    measure.Percentiles
 	}{{"commit", r.Commit}, {"service time", r.ServiceTime}, {"end-to-end", r.E2E}, {"send delay", r.SendDelay}} {
 		q := x.p
 		if q.Count == 0 {
@@ -151,7 +152,7 @@ func htmlLatency(r *Result) []htmlLat {
 }
 
 // keyNumbers are the throughput, event and lag rows shared by HTML views.
-func keyNumbers(r *Result) [][2]string {
+func keyNumbers(r *measure.Result) [][2]string {
 	e := r.Events
 	rows := [][2]string{
 		{"offered rate", num(r.OfferedRate) + " events/s"},

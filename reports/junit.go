@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/xml"
 	"fmt"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 type junitSuites struct {
@@ -38,7 +39,7 @@ type junitFailure struct {
 // RenderJUnit renders junit.xml: one testcase per gate (steady-state gates
 // included), one for the delivery check and "run.complete", so CI systems
 // show failures natively. Failures carry the measured value.
-func RenderJUnit(r *Result) ([]byte, error) {
+func RenderJUnit(r *measure.Result) ([]byte, error) {
 	class := "evbench." + r.Scenario.Name + "." + r.Driver.Name
 	var cases []junitCase
 	add := func(name string, pass bool, typ, msg, out string) {

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"github.com/evbench/evbench/reports/measure"
 	"strings"
 	"time"
 )
@@ -9,11 +10,11 @@ import (
 // RenderMarkdown renders the summary for pull requests and wikis: verdict,
 // gates, key numbers, delivery, catch-ups, rebuild, faults, environment.
 // The output is deterministic (golden-file tested).
-func RenderMarkdown(r *Result) []byte { return RenderMarkdownWithPlots(r, nil) }
+func RenderMarkdown(r *measure.Result) []byte { return RenderMarkdownWithPlots(r, nil) }
 
 // RenderMarkdownWithPlots is RenderMarkdown plus links to the plots (PNG,
 // relative to the result directory).
-func RenderMarkdownWithPlots(r *Result, plots []Plot) []byte {
+func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	cell := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }
@@ -32,7 +33,7 @@ func RenderMarkdownWithPlots(r *Result, plots []Plot) []byte {
 
 	if len(r.Gates) > 0 || len(r.SteadyState) > 0 {
 		p("## Gates\n\n| Gate | Result | Detail |\n|---|---|---|\n")
-		for _, g := range append(append([]GateResult(nil), r.SteadyState...), r.Gates...) {
+		for _, g := range append(append([]measure.GateResult(nil), r.SteadyState...), r.Gates...) {
 			p("| `%s` | %s | %s |\n", cell(g.Expr), gateStatus(g), cell(gateDetail(g)))
 		}
 		p("\n")
@@ -41,7 +42,7 @@ func RenderMarkdownWithPlots(r *Result, plots []Plot) []byte {
 	p("## Key numbers\n\n| Metric | p50 | p90 | p95 | p99 | p99.9 | max | mean | count |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, x := range []struct {
 		name string
-		pc   Percentiles
+		pc   measure.Percentiles
 	}{{"commit latency (ms)", r.Commit}, {"service time (ms)", r.ServiceTime}, {"end-to-end latency (ms)", r.E2E}, {"send delay (ms)", r.SendDelay}} {
 		if x.pc.Count == 0 {
 			p("| %s | - | - | - | - | - | - | - | 0 |\n", x.name)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/evbench/evbench/reports/measure"
 	"image/color"
 	"math"
 	"strings"
@@ -43,7 +44,7 @@ var palette = []color.RGBA{
 // RenderPlots renders every chart the result has data for (latency over
 // time, percentile spectrum, lag, throughput, rebuild progress). Charts
 // without data are skipped, so an incomplete result still gets the rest.
-func RenderPlots(r *Result) ([]Plot, error) {
+func RenderPlots(r *measure.Result) ([]Plot, error) {
 	var out []Plot
 	var errs []error
 	add := func(name, title string, p *plot.Plot, err error) {
@@ -111,7 +112,7 @@ type NamedHist struct {
 
 // resultHists decodes the result's full histograms (prefix goes before
 // each label, for compare).
-func resultHists(r *Result, prefix string) []NamedHist {
+func resultHists(r *measure.Result, prefix string) []NamedHist {
 	var out []NamedHist
 	for _, x := range []struct{ label, enc string }{
 		{"commit", r.Histograms.Commit}, {"service time", r.Histograms.ServiceTime}, {"end-to-end", r.Histograms.E2E},
@@ -119,7 +120,7 @@ func resultHists(r *Result, prefix string) []NamedHist {
 		if x.enc == "" {
 			continue
 		}
-		h, err := DecodeHistogram(x.enc)
+		h, err := measure.DecodeHistogram(x.enc)
 		if err != nil || h.TotalCount() == 0 {
 			continue
 		}
@@ -232,7 +233,7 @@ func (s legendSwatch) Thumbnail(c *draw.Canvas) {
 }
 
 // timeWindows are the fault and pause windows (and catch-ups when asked).
-func timeWindows(r *Result, catchUps bool) shades {
+func timeWindows(r *measure.Result, catchUps bool) shades {
 	var w shades
 	for _, f := range r.Faults {
 		label := f.Kind
@@ -377,7 +378,7 @@ func SpectrumPlot(title string, hs []NamedHist) (*plot.Plot, error) {
 	return p, nil
 }
 
-func lagPlot(r *Result) (*plot.Plot, error) {
+func lagPlot(r *measure.Result) (*plot.Plot, error) {
 	s := r.Series
 	if len(s.Lag) == 0 {
 		return nil, nil
@@ -395,7 +396,7 @@ func lagPlot(r *Result) (*plot.Plot, error) {
 	return p, nil
 }
 
-func throughputPlot(r *Result, w shades) (*plot.Plot, error) {
+func throughputPlot(r *measure.Result, w shades) (*plot.Plot, error) {
 	s := r.Series
 	if !hasData(s.Offered, s.Achieved) {
 		return nil, nil
@@ -413,7 +414,7 @@ func throughputPlot(r *Result, w shades) (*plot.Plot, error) {
 	return p, nil
 }
 
-func rebuildPlot(r *Result) (*plot.Plot, error) {
+func rebuildPlot(r *measure.Result) (*plot.Plot, error) {
 	s := r.Series
 	if len(s.RebuildN) == 0 {
 		return nil, nil

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/evbench/evbench/reports/measure"
 )
 
 // FuzzReadResult: any file content gives a result or an error, never a panic.
@@ -18,9 +20,9 @@ func FuzzReadResult(f *testing.F) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r, err := ReadResult(p)
+		r, err := measure.ReadResult(p)
 		if err == nil {
-			_ = Metrics(r)
+			_ = measure.Metrics(r)
 			_ = RenderMarkdown(r)
 			if _, err := RenderJUnit(r); err != nil {
 				t.Fatal(err)

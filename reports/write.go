@@ -1,19 +1,14 @@
 package reports
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/evbench/evbench/reports/measure"
 	"os"
 	"path/filepath"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
-
-// Recordings are the run's recorders; any may be nil (not measured).
-type Recordings struct {
-	Commit, ServiceTime, E2E *Recorder
-}
 
 // Artefact file names inside a result directory.
 const (
@@ -23,13 +18,15 @@ const (
 	PlotsDir     = "plots"
 )
 
-// WriteAll fills r.Histograms from the recorders (and the latency summaries
-// and per-second series when the runner left them empty), then writes
-// result.json, the .hlog interval logs, report.md, report.html, junit.xml
-// and plots/ under dir. It is best effort: it works for incomplete results,
-// writes everything it can, and returns every failure joined. result.json
-// is written first, so the lossless data survives a rendering bug.
-func WriteAll(dir string, r *Result, rec Recordings) error {
+// WriteAll writes result.json, report.md, report.html, junit.xml and plots/
+// under dir. The .hlog interval logs are not written here: the runner
+// streams them into the result directory while the run goes
+// (runner.Config.OutDir); per-second latency series missing from the
+// result are rebuilt from them when they are there. It is best effort: it
+// works for incomplete results, writes everything it can, and returns
+// every failure joined. result.json is written first, so the lossless data
+// survives a rendering bug.
+func WriteAll(dir string, r *measure.Result) error {
 	if r == nil {
 		return fmt.Errorf("reports: WriteAll %s: nil result", dir)
 	}
@@ -37,65 +34,22 @@ func WriteAll(dir string, r *Result, rec Recordings) error {
 		return fmt.Errorf("reports: create result directory %s: %w", dir, err)
 	}
 	if r.Schema == "" {
-		r.Schema = SchemaV1
+		r.Schema = measure.SchemaV1
+	}
+	if r.Histograms.Unit == "" {
+		r.Histograms.Unit = "ns"
 	}
 	var errs []error
-	r.Histograms.Unit = "ns"
-	recs := []struct {
-		name string
-		rec  *Recorder
-		hist *string
-		sum  *Percentiles
-	}{
-		{"commit", rec.Commit, &r.Histograms.Commit, &r.Commit},
-		{"service_time", rec.ServiceTime, &r.Histograms.ServiceTime, &r.ServiceTime},
-		{"e2e", rec.E2E, &r.Histograms.E2E, &r.E2E},
-	}
-	for _, x := range recs {
-		if x.rec == nil {
-			continue
-		}
-		// Close the open interval only: flushing "now" could add many
-		// empty seconds to a recorder whose run ended long ago.
-		x.rec.Flush(x.rec.start, true)
-		total := x.rec.Total()
-		s, err := EncodeHistogram(total)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("reports: %s histogram: %w", x.name, err))
-		} else {
-			*x.hist = s
-		}
-		if x.sum.Count == 0 {
-			*x.sum = Summarize(total)
-		}
-		ivs := x.rec.Intervals()
-		fillSeries(r, x.name, ivs)
-		start := r.StartedAt
-		if start.IsZero() {
-			start = x.rec.start
-		}
-		if err := writeHlogFile(filepath.Join(dir, HlogNames[x.name]), start, ivs); err != nil {
+	for _, name := range []string{"commit", "e2e"} {
+		if err := seriesFromHlog(dir, r, name); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
-	sanitize(r)
-	if err := writeResultJSON(filepath.Join(dir, ResultFile), r); err != nil {
+	if err := measure.WriteResult(filepath.Join(dir, measure.ResultFile), r); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, writeArtefacts(dir, r))
 	return errors.Join(errs...)
-}
-
-// writeResultJSON writes the indented result.
-func writeResultJSON(path string, r *Result) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("reports: encode %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("reports: write %s: %w", path, err)
-	}
-	return nil
 }
 
 // Regenerate rebuilds every artefact except result.json and the .hlog files
@@ -104,7 +58,7 @@ func writeResultJSON(path string, r *Result) error {
 // Per-second latency series missing from result.json are rebuilt from the
 // interval logs.
 func Regenerate(dir string) error {
-	r, err := ReadResult(dir)
+	r, err := measure.ReadResult(dir)
 	if err != nil {
 		return err
 	}
@@ -113,36 +67,28 @@ func Regenerate(dir string) error {
 	}
 	var errs []error
 	for _, x := range []struct{ name, hist string }{
-		{"commit", r.Histograms.Commit}, {"service_time", r.Histograms.ServiceTime}, {"e2e", r.Histograms.E2E},
+		{"commit", r.Histograms.Commit}, {"service_time", r.Histograms.ServiceTime},
+		{"e2e", r.Histograms.E2E}, {"send_delay", r.Histograms.SendDelay},
 	} {
 		if x.hist == "" {
 			continue
 		}
-		path := filepath.Join(dir, HlogNames[x.name])
-		hs, err := ReadHlog(path)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				err = fmt.Errorf("reports: %s is missing: the %s interval log of this result; per-second %s series come from result.json only", path, x.name, x.name)
-			}
-			errs = append(errs, err)
+		path := filepath.Join(dir, measure.HlogNames[x.name])
+		if _, err := os.Stat(path); err != nil {
+			errs = append(errs, fmt.Errorf("reports: %s is missing: the %s interval log of this result; per-second %s series come from result.json only", path, x.name, x.name))
 			continue
 		}
-		ivs := make([]Interval, 0, len(hs))
-		base := r.StartedAt.UnixMilli()
-		for _, h := range hs {
-			ivs = append(ivs, Interval{
-				StartS: float64(h.StartTimeMs()-base) / 1000, EndS: float64(h.EndTimeMs()-base) / 1000, Hist: h,
-			})
+		if err := seriesFromHlog(dir, r, x.name); err != nil {
+			errs = append(errs, err)
 		}
-		fillSeries(r, x.name, ivs)
 	}
-	sanitize(r)
+	measure.Sanitize(r)
 	errs = append(errs, writeArtefacts(dir, r))
 	return errors.Join(errs...)
 }
 
 // writeArtefacts writes report.md, junit.xml, plots and report.html.
-func writeArtefacts(dir string, r *Result) error {
+func writeArtefacts(dir string, r *measure.Result) error {
 	var errs []error
 	write := func(name string, b []byte, err error) {
 		if err != nil {
@@ -198,10 +144,11 @@ func safeRender(f func() ([]byte, error)) (b []byte, err error) {
 	return f()
 }
 
-// fillSeries sets the per-second p50/p95/p99 of a latency series from
-// interval histograms when the runner left them empty, aligned with
-// Series.T (which it sets when empty too).
-func fillSeries(r *Result, name string, ivs []Interval) {
+// seriesFromHlog sets the per-second p50/p95/p99 of the commit or e2e
+// series from dir's interval log when the result lacks them, aligned with
+// Series.T (which it sets when empty too). It streams the log: one interval
+// in memory at a time.
+func seriesFromHlog(dir string, r *measure.Result, name string) error {
 	var p50, p95, p99 *[]float64
 	switch name {
 	case "commit":
@@ -209,30 +156,35 @@ func fillSeries(r *Result, name string, ivs []Interval) {
 	case "e2e":
 		p50, p95, p99 = &r.Series.E2EP50, &r.Series.E2EP95, &r.Series.E2EP99
 	default:
-		return
+		return nil
 	}
-	if len(*p50) > 0 || len(ivs) == 0 {
-		return
+	if len(*p50) > 0 {
+		return nil
+	}
+	type q3 struct{ a, b, c float64 }
+	byStart := map[int64]q3{}
+	var starts []float64
+	base := r.StartedAt.UnixMilli()
+	err := measure.EachInterval(filepath.Join(dir, measure.HlogNames[name]), func(h *hdr.Histogram) error {
+		st := float64(h.StartTimeMs()-base) / 1000
+		starts = append(starts, st)
+		if h.TotalCount() > 0 {
+			byStart[int64(st+0.5)] = q3{float64(h.ValueAtQuantile(50)) / 1e6, float64(h.ValueAtQuantile(95)) / 1e6, float64(h.ValueAtQuantile(99)) / 1e6}
+		}
+		return nil
+	})
+	if err != nil || len(starts) == 0 {
+		return err
 	}
 	if len(r.Series.T) == 0 {
-		for _, iv := range ivs {
-			r.Series.T = append(r.Series.T, iv.StartS)
-		}
+		r.Series.T = starts
 	}
-	byStart := map[int64]*hdr.Histogram{}
-	for _, iv := range ivs {
-		byStart[int64(iv.StartS+0.5)] = iv.Hist
-	}
-	ms := func(h *hdr.Histogram, q float64) float64 {
-		if h == nil || h.TotalCount() == 0 {
-			return 0
-		}
-		return float64(h.ValueAtQuantile(q)) / 1e6
-	}
-	a, b, c := make([]float64, len(r.Series.T)), make([]float64, len(r.Series.T)), make([]float64, len(r.Series.T))
+	n := len(r.Series.T)
+	a, b, c := make([]float64, n), make([]float64, n), make([]float64, n)
 	for i, t := range r.Series.T {
-		h := byStart[int64(t+0.5)]
-		a[i], b[i], c[i] = ms(h, 50), ms(h, 95), ms(h, 99)
+		q := byStart[int64(t+0.5)]
+		a[i], b[i], c[i] = q.a, q.b, q.c
 	}
 	*p50, *p95, *p99 = a, b, c
+	return nil
 }

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"github.com/evbench/evbench/reports/measure"
+	"github.com/evbench/evbench/reports/measure/measuretest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,9 +11,12 @@ import (
 
 func TestWriteAllArtefacts(t *testing.T) {
 	dir := t.TempDir()
-	r := synthResult()
+	r := measuretest.Result()
 	r.Series.CommitP50, r.Series.CommitP95, r.Series.CommitP99 = nil, nil, nil // filled from intervals
-	if err := WriteAll(dir, r, synthRecordings(1)); err != nil {
+	if _, err := measuretest.Record(r, dir, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAll(dir, r); err != nil {
 		t.Fatalf("WriteAll: %v", err)
 	}
 	for _, name := range []string{"result.json", "commit.hlog", "service_time.hlog", "e2e.hlog", "report.md", "report.html", "junit.xml",
@@ -26,7 +31,7 @@ func TestWriteAllArtefacts(t *testing.T) {
 			t.Errorf("%s is only %d bytes", name, fi.Size())
 		}
 	}
-	got, err := ReadResult(dir)
+	got, err := measure.ReadResult(dir)
 	if err != nil {
 		t.Fatalf("ReadResult: %v", err)
 	}
@@ -36,7 +41,7 @@ func TestWriteAllArtefacts(t *testing.T) {
 	if len(got.Series.CommitP50) != len(got.Series.T) || got.Series.CommitP99[3] <= 0 {
 		t.Errorf("commit series not rebuilt from intervals: %v", got.Series.CommitP99)
 	}
-	h, err := DecodeHistogram(got.Histograms.Commit)
+	h, err := measure.DecodeHistogram(got.Histograms.Commit)
 	if err != nil || h.TotalCount() != 30_000 {
 		t.Fatalf("decoded commit histogram: count %v err %v", h, err)
 	}
@@ -53,68 +58,33 @@ func TestWriteAllArtefacts(t *testing.T) {
 	}
 }
 
-func TestHlogRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	rec := synthRecordings(2)
-	if err := WriteAll(dir, &Result{Schema: SchemaV1, StartedAt: synthStart}, rec); err != nil {
-		t.Fatalf("WriteAll: %v", err)
-	}
-	want := rec.Commit.Intervals()
-	got, err := ReadHlog(filepath.Join(dir, "commit.hlog"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) || len(got) != 30 {
-		t.Fatalf("read %d intervals, wrote %d (want 30)", len(got), len(want))
-	}
-	var total int64
-	for i, h := range got {
-		w := want[i].Hist
-		if h.TotalCount() != w.TotalCount() || h.ValueAtQuantile(99) != w.ValueAtQuantile(99) || h.Max() != w.Max() {
-			t.Errorf("interval %d: count %d/%d p99 %d/%d", i, h.TotalCount(), w.TotalCount(), h.ValueAtQuantile(99), w.ValueAtQuantile(99))
-		}
-		if h.StartTimeMs() != w.StartTimeMs() || h.EndTimeMs()-h.StartTimeMs() != 1000 {
-			t.Errorf("interval %d: start %d want %d, length %d ms", i, h.StartTimeMs(), w.StartTimeMs(), h.EndTimeMs()-h.StartTimeMs())
-		}
-		if h.Tag() != "commit" {
-			t.Errorf("interval %d: tag %q", i, h.Tag())
-		}
-		total += h.TotalCount()
-	}
-	if total != rec.Commit.Count() {
-		t.Errorf("intervals hold %d values, recorder %d", total, rec.Commit.Count())
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "commit.hlog"))
-	for _, want := range []string{"#[Histogram log format version 1.3]", "#[StartTime: ", "#[BaseTime: ", `"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"`, "Tag=commit,"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("commit.hlog lacks %q", want)
-		}
-	}
-}
-
 func TestWriteAllIncomplete(t *testing.T) {
 	tests := []struct {
 		name string
-		r    *Result
-		rec  Recordings
+		r    *measure.Result
+		rec  []*measure.Recorder
 	}{
-		{"empty", &Result{}, Recordings{}},
-		{"no intervals", &Result{Schema: SchemaV1, Reason: "store unreachable", StartedAt: synthStart},
-			Recordings{Commit: NewRecorder("commit", synthStart)}},
-		{"one value", &Result{Schema: SchemaV1, Series: Series{T: []float64{0}, Offered: []float64{1}, Achieved: []float64{0}, Lag: []int64{0}, LagT: []float64{0}}},
-			func() Recordings {
-				rc := NewRecorder("e2e", synthStart)
-				rc.Record(synthStart, 5e6)
-				return Recordings{E2E: rc}
+		{"empty", &measure.Result{}, nil},
+		{"no intervals", &measure.Result{Schema: measure.SchemaV1, Reason: "store unreachable", StartedAt: measuretest.Start},
+			[]*measure.Recorder{measure.NewRecorder("commit", measuretest.Start, nil)}},
+		{"one value", &measure.Result{Schema: measure.SchemaV1, Series: measure.Series{T: []float64{0}, Offered: []float64{1}, Achieved: []float64{0}, Lag: []int64{0}, LagT: []float64{0}}},
+			func() []*measure.Recorder {
+				rc := measure.NewRecorder("e2e", measuretest.Start, nil)
+				rc.Record(5e6)
+				rc.Close(measuretest.Start)
+				return []*measure.Recorder{rc}
 			}()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := WriteAll(dir, tc.r, tc.rec); err != nil {
+			if err := measure.FillHistograms(tc.r, tc.rec...); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteAll(dir, tc.r); err != nil {
 				t.Fatalf("WriteAll: %v", err)
 			}
-			r, err := ReadResult(filepath.Join(dir, "result.json"))
+			r, err := measure.ReadResult(filepath.Join(dir, "result.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +124,7 @@ func TestReadResultBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ReadResult(tc.path)
+			_, err := measure.ReadResult(tc.path)
 			if err == nil {
 				t.Fatal("ReadResult succeeded")
 			}
@@ -170,7 +140,11 @@ func TestReadResultBadInput(t *testing.T) {
 
 func TestRegenerate(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteAll(dir, synthResult(), synthRecordings(3)); err != nil {
+	r := measuretest.Result()
+	if _, err := measuretest.Record(r, dir, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAll(dir, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"report.md", "report.html", "junit.xml", "plots"} {
@@ -199,24 +173,26 @@ func TestRegenerate(t *testing.T) {
 func TestMergeHistogramsFromResult(t *testing.T) {
 	// Two runs' histograms, stored in result.json, merged later must give
 	// the same percentiles as one histogram of all values.
-	recA, recB := synthRecordings(10), synthRecordings(11)
-	all := NewHistogram()
-	for _, rc := range []*Recorder{recA.Commit, recB.Commit} {
-		if n := all.Merge(rc.Total()); n != 0 {
-			t.Fatalf("merge dropped %d", n)
-		}
-	}
-	var merged = NewHistogram()
-	for i, rec := range []Recordings{recA, recB} {
+	all := measure.NewHistogram()
+	var merged = measure.NewHistogram()
+	for i, seed := range []int64{10, 11} {
 		dir := t.TempDir()
-		if err := WriteAll(dir, &Result{Schema: SchemaV1, StartedAt: synthStart}, rec); err != nil {
-			t.Fatal(err)
-		}
-		r, err := ReadResult(dir)
+		res := &measure.Result{Schema: measure.SchemaV1, StartedAt: measuretest.Start}
+		recs, err := measuretest.Record(res, "", seed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := DecodeHistogram(r.Histograms.Commit)
+		if n := all.Merge(recs[0].Total()); n != 0 {
+			t.Fatalf("merge dropped %d", n)
+		}
+		if err := WriteAll(dir, res); err != nil {
+			t.Fatal(err)
+		}
+		r, err := measure.ReadResult(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := measure.DecodeHistogram(r.Histograms.Commit)
 		if err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
@@ -232,7 +208,7 @@ func TestMergeHistogramsFromResult(t *testing.T) {
 			t.Errorf("p%v: merged %d, direct %d", q, a, b)
 		}
 	}
-	if Summarize(merged) != Summarize(all) {
-		t.Errorf("summaries differ: %+v vs %+v", Summarize(merged), Summarize(all))
+	if measure.Summarize(merged) != measure.Summarize(all) {
+		t.Errorf("summaries differ: %+v vs %+v", measure.Summarize(merged), measure.Summarize(all))
 	}
 }

@@ -37,11 +37,11 @@ func TestLatencyFaultPerPath(t *testing.T) {
 	}
 	for _, driver := range []string{"refstore", "nats"} {
 		t.Run(driver, func(t *testing.T) {
-			prod, _, err := Run(context.Background(), Config{Scenario: mustParse(t, latencyScenario(t, "producer")), Driver: driver})
+			prod, err := Run(context.Background(), Config{Scenario: mustParse(t, latencyScenario(t, "producer")), Driver: driver})
 			if err != nil {
 				t.Fatalf("producer run: %v", err)
 			}
-			cons, _, err := Run(context.Background(), Config{Scenario: mustParse(t, latencyScenario(t, "consumer")), Driver: driver})
+			cons, err := Run(context.Background(), Config{Scenario: mustParse(t, latencyScenario(t, "consumer")), Driver: driver})
 			if err != nil {
 				t.Fatalf("consumer run: %v", err)
 			}
@@ -130,7 +130,7 @@ faults:
 				ctx, cancel = context.WithTimeout(ctx, interrupt)
 				defer cancel()
 			}
-			res, _, err := Run(ctx, Config{Scenario: mustParse(t, yml), Driver: "refstore"})
+			res, err := Run(ctx, Config{Scenario: mustParse(t, yml), Driver: "refstore"})
 			if interrupt > 0 && (err == nil || res.Complete) {
 				t.Fatalf("interrupted run: err=%v complete=%v", err, res.Complete)
 			}
@@ -153,7 +153,7 @@ faults:
 // TestFaultErrorsAttributed: append errors caused by a reset storm are
 // counted on the fault's window and in the per-second failure series.
 func TestFaultErrorsAttributed(t *testing.T) {
-	res, _, err := Run(context.Background(), Config{Driver: "refstore", Scenario: mustParse(t, `
+	res, err := Run(context.Background(), Config{Driver: "refstore", Scenario: mustParse(t, `
 name: reset-test
 events: {size: {min: 100, max: 200}, keys: {count: 10}}
 load: {start: 300, duration: 4s}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/internal/pace"
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 // lateThreshold: an event sent this long after its scheduled time counts as
@@ -18,16 +18,15 @@ import (
 // latency still counts from the scheduled time either way.
 const lateThreshold = 5 * time.Millisecond
 
-// eventSource makes the content of event n: key index, key, type, payload.
-type eventSource interface {
-	next(first int64, count int, scheduled time.Time, batch []drivers.Event) []drivers.Event
-}
-
 // generator is the open-loop load generator. Every event's due time comes
 // from the schedule and the run's start; appends are asynchronous within an
 // in-flight window. When the window is full the generator waits, and the
 // waiting shows up in commit latency (measured from the scheduled time) and
 // in the late counter, never hidden.
+//
+// The hot path allocates nothing: the window is a fixed set of jobs handed
+// out through a channel (which is also the in-flight cap), payloads come
+// from a pool, and recorders take lock-free atomic adds.
 type generator struct {
 	sched  *Schedule
 	start  time.Time
@@ -37,32 +36,49 @@ type generator struct {
 	window int
 	source eventSource
 	ledger *ledger
+	waiter *pace.Waiter
 
-	commit, service, sendDelay *reports.Recorder
+	commit, service, sendDelay *measure.Recorder
 	errs                       *errorCounter
 
 	scheduled, sent, acked, failed, late, windowFull atomic.Int64
 	lastAck                                          atomic.Int64 // unix ns of the latest ack
 
-	sem      chan struct{}
+	jobs     []*job
+	free     chan *job // jobs not in flight; its capacity is the window
 	inflight sync.WaitGroup
-	mu       sync.Mutex
-	pending  map[*job]struct{} // appends not answered yet
 }
 
-// job is one append: a batch of events, each with its own scheduled time.
+// job is one append: a batch of events of one key, each with its own
+// scheduled time. Jobs are reused; state makes sure an append is answered
+// once (by the driver, or by settle giving up on it).
 type job struct {
-	events []drivers.Event
-	due    []time.Time
-	first  int64 // event number of events[0]
-	sentAt time.Time
+	g        *generator
+	events   []drivers.Event
+	due      []time.Time
+	key      int32
+	firstSeq uint64
+	sentAt   time.Time
+	state    atomic.Int32 // jobIdle, jobPending
+	done     func([]drivers.Position, error)
 }
+
+const (
+	jobIdle int32 = iota
+	jobPending
+)
 
 // run generates until the schedule ends or ctx is cancelled, then waits for
 // in-flight appends (bounded by their own contexts).
 func (g *generator) run(ctx context.Context) {
-	g.sem = make(chan struct{}, g.window)
-	g.pending = make(map[*job]struct{}, g.window)
+	g.jobs = make([]*job, g.window)
+	g.free = make(chan *job, g.window)
+	for i := range g.jobs {
+		j := &job{g: g, events: make([]drivers.Event, 0, g.batch), due: make([]time.Time, 0, g.batch)}
+		j.done = j.answer
+		g.jobs[i] = j
+		g.free <- j
+	}
 	// Appends get their own context: an interrupted run still lets in-flight
 	// appends finish (their outcome is data), up to appendGrace.
 	actx, cancelAppends := context.WithCancel(context.WithoutCancel(ctx))
@@ -70,7 +86,7 @@ func (g *generator) run(ctx context.Context) {
 	var submit func(*job)
 	var workers []chan *job
 	if g.async != nil {
-		submit = g.submitAsync(actx)
+		submit = func(j *job) { g.async.AppendAsync(actx, j.events, j.done) }
 	} else {
 		workers, submit = g.startWorkers(actx)
 	}
@@ -81,65 +97,82 @@ func (g *generator) run(ctx context.Context) {
 		g.settle(ctx, cancelAppends)
 	}()
 
-	// The cooperative waiter: see internal/pace for why not the precise one.
+	waiter := g.waiter
+	if waiter == nil {
+		waiter = pace.NewWaiter()
+		defer waiter.Close()
+	}
 	cur := g.sched.Cursor()
-	waiter := pace.NewWaiter()
+	due := make([]time.Time, 0, g.batch)
 	for {
-		j := &job{events: make([]drivers.Event, 0, g.batch), due: make([]time.Time, 0, g.batch)}
-		var lastDue time.Time
-		for len(j.events) < g.batch {
+		due = due[:0]
+		first := int64(-1)
+		for len(due) < g.batch {
 			at, n, ok := cur.Next()
 			if !ok {
 				break
 			}
-			if len(j.events) == 0 {
-				j.first = n
+			if first < 0 {
+				first = n
 			}
-			lastDue = g.start.Add(at)
-			j.due = append(j.due, lastDue)
-			j.events = append(j.events, drivers.Event{})
+			due = append(due, g.start.Add(at))
 		}
-		if len(j.events) == 0 {
+		if len(due) == 0 {
 			return
 		}
-		g.scheduled.Add(int64(len(j.events)))
-		// Sleep until the batch is due (its last event), unless already late.
-		if !waiter.Until(ctx, lastDue) {
-			g.scheduled.Add(-int64(len(j.events)))
-			return
-		}
-		select {
-		case g.sem <- struct{}{}:
-		default:
-			g.windowFull.Add(int64(len(j.events)))
+		g.scheduled.Add(int64(len(due)))
+		// Sleep until the batch is due (its last event), unless already late:
+		// at high rates one wake-up sends every batch already due.
+		if last := due[len(due)-1]; time.Until(last) > 0 {
+			if !waiter.Until(ctx, last) {
+				g.scheduled.Add(-int64(len(due)))
+				return
+			}
+		} else {
 			select {
-			case g.sem <- struct{}{}:
 			case <-ctx.Done():
-				g.scheduled.Add(-int64(len(j.events)))
+				g.scheduled.Add(-int64(len(due)))
+				return
+			default:
+			}
+		}
+		// A free job is a slot in the window: when none is free, the wait
+		// is the harness's own cap, counted, never hidden.
+		var j *job
+		select {
+		case j = <-g.free:
+		default:
+			g.windowFull.Add(int64(len(due)))
+			select {
+			case j = <-g.free:
+			case <-ctx.Done():
+				g.scheduled.Add(-int64(len(due)))
 				return
 			}
 		}
-		j.events = g.source.next(j.first, len(j.due), j.due[0], j.events[:0])
+		j.due = append(j.due[:0], due...)
+		var events []drivers.Event
+		j.key, events = g.source.next(first, len(j.due), j.events[:0])
+		j.events = events
+		j.firstSeq = events[0].Seq
 		for i := range j.events {
 			j.events[i].CreatedAt = j.due[i].UnixNano()
-			g.ledger.state[j.first+int64(i)] = stateSent
 		}
 		j.sentAt = time.Now()
+		var late int64
 		for _, d := range j.due {
-			g.sendDelay.Record(j.sentAt, j.sentAt.Sub(d))
-		}
-		if late := j.sentAt.Sub(j.due[0]); late > lateThreshold {
-			for _, d := range j.due {
-				if j.sentAt.Sub(d) > lateThreshold {
-					g.late.Add(1)
-				}
+			delay := j.sentAt.Sub(d)
+			g.sendDelay.Record(delay)
+			if delay > lateThreshold {
+				late++
 			}
+		}
+		if late > 0 {
+			g.late.Add(late)
 		}
 		g.sent.Add(int64(len(j.events)))
 		g.inflight.Add(1)
-		g.mu.Lock()
-		g.pending[j] = struct{}{}
-		g.mu.Unlock()
+		j.state.Store(jobPending)
 		submit(j)
 	}
 }
@@ -176,18 +209,10 @@ func (g *generator) settle(ctx context.Context, cancelAppends context.CancelFunc
 		return
 	case <-time.After(grace):
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for j := range g.pending {
-		g.finishLocked(j, errNoAnswer, time.Now())
-	}
-}
-
-func (g *generator) submitAsync(ctx context.Context) func(*job) {
-	return func(j *job) {
-		g.async.AppendAsync(ctx, j.events, func(pos []drivers.Position, err error) {
-			g.complete(j, err)
-		})
+	for _, j := range g.jobs {
+		if j.state.CompareAndSwap(jobPending, jobIdle) {
+			g.finish(j, errNoAnswer, time.Now(), false)
+		}
 	}
 }
 
@@ -195,18 +220,14 @@ func (g *generator) submitAsync(ctx context.Context) func(*job) {
 // goes to the same worker, so appends of one key never overlap and the
 // per-key order the projector checks is well defined.
 func (g *generator) startWorkers(ctx context.Context) ([]chan *job, func(*job)) {
-	n := g.window
-	if n > 256 {
-		n = 256
-	}
+	n := min(g.window, 256)
 	workers := make([]chan *job, n)
 	for i := range workers {
 		ch := make(chan *job, 4)
 		workers[i] = ch
 		go func() {
 			for j := range ch {
-				_, err := g.drv.Append(ctx, j.events)
-				g.complete(j, err)
+				j.done(g.drv.Append(ctx, j.events))
 			}
 		}()
 	}
@@ -217,37 +238,33 @@ func (g *generator) startWorkers(ctx context.Context) ([]chan *job, func(*job)) 
 	}
 }
 
-// complete records the outcome of one append, once: an answer that comes
-// after settle gave up on it is ignored.
-func (g *generator) complete(j *job, err error) {
+// answer is the append's completion (job.done): it records the outcome
+// once; an answer that comes after settle gave up on the job is ignored.
+func (j *job) answer(_ []drivers.Position, err error) {
 	now := time.Now()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, ok := g.pending[j]; !ok {
-		return
+	if j.state.CompareAndSwap(jobPending, jobIdle) {
+		j.g.finish(j, err, now, true)
 	}
-	g.finishLocked(j, err, now)
 }
 
-func (g *generator) finishLocked(j *job, err error, now time.Time) {
-	delete(g.pending, j)
+// finish records the outcome of one append; reuse returns the job to the
+// window (settle's give-ups are not reused: the store may still hold them).
+func (g *generator) finish(j *job, err error, now time.Time, reuse bool) {
 	n := int64(len(j.events))
 	if err != nil {
 		g.failed.Add(n)
 		g.errs.add("append", err, n)
-		for i := range j.events {
-			g.ledger.state[j.first+int64(i)] = stateFailed
-		}
+		g.ledger.fail(j.key, j.firstSeq, len(j.events))
 	} else {
-		service := now.Sub(j.sentAt)
-		for i := range j.events {
-			g.ledger.state[j.first+int64(i)] = stateAcked
-			g.commit.Record(now, now.Sub(j.due[i]))
-			g.service.Record(now, service)
+		g.service.RecordN(now.Sub(j.sentAt), n)
+		for _, d := range j.due {
+			g.commit.Record(now.Sub(d))
 		}
 		g.acked.Add(n)
 		g.lastAck.Store(now.UnixNano())
 	}
-	<-g.sem
+	if reuse {
+		g.free <- j
+	}
 	g.inflight.Done()
 }

@@ -50,29 +50,6 @@ func TestCatchUp(t *testing.T) {
 	}
 }
 
-func TestLedgerVerdict(t *testing.T) {
-	l := newLedger([8]byte{1}, 6)
-	l.state = []uint8{stateAcked, stateAcked, stateAcked, stateFailed, stateFailed, stateSent}
-	d := newDeliveries(6)
-	d.see(0)
-	d.see(1)
-	d.see(1) // duplicate
-	d.see(3) // failed append that landed
-	d.see(5) // never answered but delivered
-	v := l.check(d)
-	if v.lost != 1 || v.duplicated != 1 || v.unexpected != 2 || v.ambiguous != 2 || v.delivered != 4 {
-		t.Fatalf("verdict %+v", v)
-	}
-	id := l.eventID(4)
-	if n, ok := l.number(id); !ok || n != 4 {
-		t.Fatalf("number(eventID(4)) = %d, %v", n, ok)
-	}
-	other := newLedger([8]byte{2}, 6)
-	if _, ok := l.number(other.eventID(1)); ok {
-		t.Fatal("an event of another run must not map into this ledger")
-	}
-}
-
 func TestNormalizeError(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"refstore: connection to 127.0.0.1:33373 lost: read tcp 127.0.0.1:45898->127.0.0.1:43675: read: connection reset by peer",

@@ -2,70 +2,113 @@ package runner
 
 import (
 	"encoding/binary"
-	"math"
-	"regexp"
-	"strings"
+	"slices"
 	"sync"
-	"time"
 )
 
-// Append outcomes per event, written once by the append completion.
-const (
-	stateNone   uint8 = iota // scheduled, not sent
-	stateSent                // sent, no answer yet
-	stateAcked               // acknowledged: must be delivered
-	stateFailed              // append returned an error: ambiguous, may have landed
-)
-
-// ledger tracks every event of a run by its number n: what the store said
-// about its append, and how often each projector saw it. Fixed arrays
-// indexed by n cost one byte per event (plus one per projector) and no locking: each index is
-// written by exactly one goroutine at a time (the append completion, or the
-// projector that owns the delivered array).
+// ledger is what the delivery check needs to know about the appends, kept
+// per key, not per event: how many events of each key were sent (their
+// sequence numbers are 1..sent[k], handed out in send order) and the sparse
+// set of those whose append failed (ambiguous: they may have landed). Every
+// other sent event was acknowledged, since the generator answers every
+// append before the check (settle marks the unanswered ones failed). Memory
+// is 8 bytes per key plus one range per run of failures, whatever the
+// number of events.
 type ledger struct {
 	runID [8]byte
-	state []uint8
+	sent  []uint64 // key index -> events sent; written by the generator goroutine only
+
+	mu      sync.Mutex
+	failed  map[int32][]seqRange // key index -> failed sequence ranges (unsorted until check)
+	nFailed int64
 }
 
-func newLedger(runID [8]byte, total int64) *ledger {
-	return &ledger{runID: runID, state: make([]uint8, total)}
+// seqRange is the inclusive range of sequence numbers [lo, hi].
+type seqRange struct{ lo, hi uint64 }
+
+func (r seqRange) len() uint64 { return r.hi - r.lo + 1 }
+
+func newLedger(runID [8]byte, keys int) *ledger {
+	return &ledger{runID: runID, sent: make([]uint64, keys), failed: map[int32][]seqRange{}}
 }
 
-// eventID encodes the run and the event number, so a delivered event maps
-// back to its ledger slot without a lookup table.
+// eventID encodes the run and the event number, so a delivered event is
+// recognised as this run's (events of earlier runs stay in durable stores).
 func (l *ledger) eventID(n int64) (id [16]byte) {
 	copy(id[:8], l.runID[:])
 	binary.BigEndian.PutUint64(id[8:], uint64(n))
 	return id
 }
 
-// number returns the event number of id, or ok=false for an event of
-// another run (left in the store by an earlier run) or out of range.
-func (l *ledger) number(id [16]byte) (int64, bool) {
-	if [8]byte(id[:8]) != l.runID {
-		return 0, false
+// ours reports whether id belongs to this run.
+func (l *ledger) ours(id *[16]byte) bool { return [8]byte(id[:8]) == l.runID }
+
+// fail records that the append of n events of key k, from sequence first
+// on, failed. Safe from any goroutine.
+func (l *ledger) fail(k int32, first uint64, n int) {
+	r := seqRange{first, first + uint64(n) - 1}
+	l.mu.Lock()
+	rs := l.failed[k]
+	if m := len(rs); m > 0 && rs[m-1].hi+1 == r.lo {
+		rs[m-1].hi = r.hi // the common case: a storm of consecutive failures
+	} else {
+		rs = append(rs, r)
 	}
-	n := int64(binary.BigEndian.Uint64(id[8:]))
-	if n < 0 || n >= int64(len(l.state)) {
-		return 0, false
-	}
-	return n, true
+	l.failed[k] = rs
+	l.nFailed += int64(n)
+	l.mu.Unlock()
 }
 
-// deliveries is one projector's view: how many times it saw each event.
-type deliveries struct {
-	count []uint8 // saturates at 255
+// keyDelivery is what one projector saw of one key: the highest sequence
+// delivered and the holes below it (sequences not delivered yet). In-order
+// exactly-once delivery keeps holes empty; a hole is filled by a reordered
+// event, or stays when the event was lost or its failed append never landed.
+type keyDelivery struct {
+	hi    uint64
+	holes []seqRange // sorted, disjoint, all below hi
 }
 
-func newDeliveries(total int64) *deliveries { return &deliveries{count: make([]uint8, total)} }
+// delivery outcomes of one event.
+const (
+	deliveredInOrder = iota
+	deliveredReordered
+	deliveredAgain
+)
 
-// see records a delivery and reports whether it was the first.
-func (d *deliveries) see(n int64) (first bool) {
-	c := d.count[n]
-	if c < 255 {
-		d.count[n] = c + 1
+// see records sequence s and says how it arrived.
+func (k *keyDelivery) see(s uint64) int {
+	if s > k.hi {
+		if s > k.hi+1 {
+			k.holes = append(k.holes, seqRange{k.hi + 1, s - 1})
+		}
+		k.hi = s
+		return deliveredInOrder
 	}
-	return c == 0
+	i, found := slices.BinarySearchFunc(k.holes, s, func(r seqRange, s uint64) int {
+		switch {
+		case r.hi < s:
+			return -1
+		case r.lo > s:
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		return deliveredAgain
+	}
+	h := k.holes[i]
+	switch {
+	case h.lo == h.hi:
+		k.holes = slices.Delete(k.holes, i, i+1)
+	case s == h.lo:
+		k.holes[i].lo++
+	case s == h.hi:
+		k.holes[i].hi--
+	default:
+		k.holes[i].hi = s - 1
+		k.holes = slices.Insert(k.holes, i+1, seqRange{s + 1, h.hi})
+	}
+	return deliveredReordered
 }
 
 // verdict is the delivery check of one projector against the ledger.
@@ -73,140 +116,98 @@ type verdict struct {
 	lost, duplicated, unexpected, ambiguous, delivered int64
 }
 
-// check compares deliveries with acknowledgements. It must run after all
-// appends completed and the projector stopped (the caller synchronises).
-func (l *ledger) check(d *deliveries) verdict {
-	var v verdict
-	for n, st := range l.state {
-		c := int64(d.count[n])
-		if c > 0 {
-			v.delivered++
+// check compares one projector's deliveries with the appends. It must run
+// after every append was answered and the projector stopped (the caller
+// synchronises). keyName maps a key index to the key the projector saw;
+// duplicated comes from the projector's own counter.
+func (l *ledger) check(seen func(k int) *keyDelivery) verdict {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v := verdict{ambiguous: l.nFailed}
+	for k, n := range l.sent {
+		if n == 0 {
+			continue
 		}
-		if c > 1 {
-			v.duplicated += c - 1
+		failed := normalize(l.failed[int32(k)])
+		var kd keyDelivery
+		if p := seen(k); p != nil {
+			kd = *p
 		}
-		switch st {
-		case stateAcked:
-			if c == 0 {
-				v.lost++
+		// Not delivered: the holes and everything above hi, within 1..n.
+		var missing []seqRange
+		for _, h := range kd.holes {
+			if h.lo > n {
+				break
 			}
-		case stateFailed:
-			v.ambiguous++
-			if c > 0 {
-				v.unexpected++
+			missing = append(missing, seqRange{h.lo, min(h.hi, n)})
+		}
+		if kd.hi < n {
+			missing = append(missing, seqRange{kd.hi + 1, n})
+		}
+		var nMissing, nFailed uint64
+		for _, m := range missing {
+			nMissing += m.len()
+		}
+		for _, f := range failed {
+			nFailed += f.len()
+		}
+		missingFailed := overlap(missing, failed)
+		v.lost += int64(nMissing - missingFailed)
+		v.unexpected += int64(nFailed - missingFailed)
+		v.delivered += int64(n - nMissing)
+		if kd.hi > n { // sequences never sent, yet delivered
+			extra := kd.hi - n
+			for _, h := range kd.holes {
+				if h.hi > n {
+					extra -= h.hi - max(h.lo, n+1) + 1
+				}
 			}
-		default: // never acknowledged, yet delivered
-			if c > 0 {
-				v.unexpected++
-			}
+			v.unexpected += int64(extra)
+			v.delivered += int64(extra)
 		}
 	}
 	return v
 }
 
-// errorCounter groups errors by operation and message, keeping at most
-// maxDistinct messages so a storm of unique errors cannot eat memory.
-type errorCounter struct {
-	mu     sync.Mutex
-	counts map[[2]string]int64
-	order  [][2]string
-	other  int64
-	// perSecond counts errors by operation and second since start, so
-	// errors can be attributed to fault windows and plotted.
-	start     time.Time
-	perSecond map[string]map[int64]int64
-}
-
-const maxDistinct = 20
-
-func newErrorCounter() *errorCounter {
-	return &errorCounter{counts: map[[2]string]int64{}, perSecond: map[string]map[int64]int64{}}
-}
-
-// setStart sets the run's clock; errors before it count as second 0.
-func (e *errorCounter) setStart(t time.Time) {
-	e.mu.Lock()
-	e.start = t
-	e.mu.Unlock()
-}
-
-// between counts errors of each operation in seconds [from, to).
-func (e *errorCounter) between(from, to float64) map[string]int64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := map[string]int64{}
-	for op, secs := range e.perSecond {
-		for s, n := range secs {
-			if float64(s) >= math.Floor(from) && float64(s) < to {
-				out[op] += n
-			}
-		}
+// normalize sorts ranges and merges overlapping or adjacent ones.
+func normalize(rs []seqRange) []seqRange {
+	if len(rs) < 2 {
+		return rs
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
-// series returns op's counts for seconds [0, n).
-func (e *errorCounter) series(op string, n int) []float64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]float64, n)
-	for s, c := range e.perSecond[op] {
-		if s >= 0 && s < int64(n) {
-			out[s] += float64(c)
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b seqRange) int {
+		if a.lo < b.lo {
+			return -1
 		}
-	}
-	return out
-}
-
-// volatile matches the parts of error messages that differ between
-// otherwise identical errors (ephemeral ports, positions, byte counts), so
-// a storm of resets groups into one line instead of hundreds.
-var volatile = regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\]):\d+|\b\d{3,}\b|-\d+\b`)
-
-func normalizeError(msg string) string {
-	return volatile.ReplaceAllStringFunc(msg, func(m string) string {
-		if i := strings.LastIndexByte(m, ':'); i > 0 && strings.ContainsAny(m, ".[") {
-			return m[:i] + ":*"
+		if a.lo > b.lo {
+			return 1
 		}
-		if m[0] == '-' { // a numbered name: order-17
-			return "-N"
-		}
-		return "N"
+		return 0
 	})
-}
-
-func (e *errorCounter) add(op string, err error, n int64) {
-	k := [2]string{op, normalizeError(err.Error())}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	sec := int64(0)
-	if !e.start.IsZero() {
-		sec = max(int64(time.Since(e.start)/time.Second), 0)
-	}
-	if e.perSecond[op] == nil {
-		e.perSecond[op] = map[int64]int64{}
-	}
-	e.perSecond[op][sec] += n
-	if _, ok := e.counts[k]; !ok {
-		if len(e.order) >= maxDistinct {
-			e.other += n
-			return
+	out := rs[:1]
+	for _, r := range rs[1:] {
+		last := &out[len(out)-1]
+		if r.lo <= last.hi+1 {
+			last.hi = max(last.hi, r.hi)
+			continue
 		}
-		e.order = append(e.order, k)
+		out = append(out, r)
 	}
-	e.counts[k] += n
+	return out
 }
 
-func (e *errorCounter) total(op string) int64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var n int64
-	for k, c := range e.counts {
-		if k[0] == op {
-			n += c
+// overlap counts the sequences in both of two sorted, disjoint range lists.
+func overlap(a, b []seqRange) uint64 {
+	var n uint64
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		lo, hi := max(a[i].lo, b[j].lo), min(a[i].hi, b[j].hi)
+		if lo <= hi {
+			n += hi - lo + 1
+		}
+		if a[i].hi < b[j].hi {
+			i++
+		} else {
+			j++
 		}
 	}
 	return n

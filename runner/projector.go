@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"github.com/evbench/evbench/drivers"
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
+	"github.com/evbench/evbench/scenarios"
 )
 
-// keyState is the read model a projector maintains per aggregate: what a
-// real projection would fold, kept small.
+// keyState is the read model a projector maintains per aggregate (what a
+// real projection would fold, kept small) and what it saw of the key's
+// sequence, for the delivery check.
 type keyState struct {
-	count   int64
-	lastSeq uint64
+	count int64
+	keyDelivery
 }
 
 // projector subscribes from the run's start cursor, applies every event to
@@ -26,8 +28,7 @@ type projector struct {
 	id     int
 	drv    drivers.Driver
 	ledger *ledger
-	seen   *deliveries
-	e2e    *reports.Recorder
+	e2e    *measure.Recorder
 	errs   *errorCounter
 
 	model map[string]*keyState
@@ -38,12 +39,12 @@ type projector struct {
 	cancel  context.CancelFunc
 	resumed chan struct{}
 
-	delivered, foreign, reordered, bytes atomic.Int64
+	delivered, foreign, reordered, duplicated, bytes atomic.Int64
 }
 
-func newProjector(id int, drv drivers.Driver, from drivers.Cursor, l *ledger, e2e *reports.Recorder, errs *errorCounter) *projector {
+func newProjector(id int, drv drivers.Driver, from drivers.Cursor, l *ledger, e2e *measure.Recorder, errs *errorCounter) *projector {
 	return &projector{
-		id: id, drv: drv, ledger: l, seen: newDeliveries(int64(len(l.state))), e2e: e2e, errs: errs,
+		id: id, drv: drv, ledger: l, e2e: e2e, errs: errs,
 		model: map[string]*keyState{}, cursor: from.Clone(), resumed: make(chan struct{}),
 	}
 }
@@ -123,42 +124,62 @@ func (p *projector) run(ctx context.Context) {
 	}
 }
 
-// apply folds a batch into the read model and the ledger.
+// apply folds a batch into the read model and the per-key delivery state.
 func (p *projector) apply(batch []drivers.Delivered) error {
 	now := time.Now()
 	nowNS := now.UnixNano()
-	var bytes int64
+	var bytes, foreign, reordered, dups int64
 	for i := range batch {
 		d := &batch[i]
 		bytes += int64(len(d.Payload))
-		n, ours := p.ledger.number(d.ID)
-		if !ours {
-			p.foreign.Add(1)
+		if !p.ledger.ours(&d.ID) {
+			foreign++
 			continue
 		}
-		first := p.seen.see(n)
 		ks := p.model[d.Key]
 		if ks == nil {
 			ks = &keyState{}
 			p.model[d.Key] = ks
 		}
-		if !first {
-			continue // a duplicate: counted by the verifier, not applied twice
-		}
-		if d.Seq < ks.lastSeq {
-			p.reordered.Add(1)
-		} else {
-			ks.lastSeq = d.Seq
+		switch ks.see(d.Seq) {
+		case deliveredAgain:
+			dups++ // counted by the verifier, not applied twice
+			continue
+		case deliveredReordered:
+			reordered++
 		}
 		ks.count++
-		p.e2e.Record(now, time.Duration(nowNS-d.CreatedAt))
+		p.e2e.Record(time.Duration(nowNS - d.CreatedAt))
 	}
 	p.mu.Lock()
 	for i := range batch {
+		// Consecutive events of one partition advance it once.
+		if i+1 < len(batch) && batch[i+1].Position.Partition == batch[i].Position.Partition &&
+			batch[i+1].Position.Offset > batch[i].Position.Offset {
+			continue
+		}
 		p.cursor.Advance(batch[i].Position)
 	}
 	p.mu.Unlock()
 	p.delivered.Add(int64(len(batch)))
 	p.bytes.Add(bytes)
+	if foreign > 0 {
+		p.foreign.Add(foreign)
+	}
+	if reordered > 0 {
+		p.reordered.Add(reordered)
+	}
+	if dups > 0 {
+		p.duplicated.Add(dups)
+	}
+	return nil
+}
+
+// seenKey returns what the projector saw of key index k (nil: nothing).
+// Only after the projector stopped.
+func (p *projector) seenKey(k int) *keyDelivery {
+	if ks := p.model[scenarios.KeyName(k)]; ks != nil {
+		return &ks.keyDelivery
+	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/evbench/evbench/drivers"
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 // errRebuildDone ends the rebuild subscription once the target is reached.
@@ -16,7 +16,7 @@ var errRebuildDone = errors.New("rebuild reached its target")
 
 // rebuildResult is a full replay into a fresh read model.
 type rebuildResult struct {
-	reports.Rebuild
+	measure.Rebuild
 	progressT []float64
 	progressN []int64
 }
@@ -70,7 +70,7 @@ func rebuild(ctx context.Context, drv, control drivers.Driver, from drivers.Curs
 				model[d.Key] = ks
 			}
 			ks.count++
-			ks.lastSeq = d.Seq
+			ks.hi = d.Seq
 			events++
 			bytes += int64(len(d.Payload) + len(d.Key) + len(d.Type) + 32)
 			cursor.Advance(d.Position)

@@ -11,13 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 // Version is the evbench version, set with -ldflags "-X ...runner.Version=v".
 var Version = ""
 
-func environment() reports.Environment {
+func environment() measure.Environment {
 	host, _ := os.Hostname()
 	v := Version
 	if v == "" {
@@ -30,13 +30,13 @@ func environment() reports.Environment {
 			}
 		}
 	}
-	return reports.Environment{Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+	return measure.Environment{Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		CPUs: runtime.NumCPU(), Hostname: host, Version: v}
 }
 
 // finish fills the result from whatever ran, complete or not. err is the
 // reason the run did not complete (nil when it did).
-func (r *run) finish(res *reports.Result, err error) {
+func (r *run) finish(res *measure.Result, err error) {
 	res.Complete = err == nil
 	if err != nil {
 		res.Reason = strings.TrimPrefix(err.Error(), ErrIncomplete.Error()+": ")
@@ -51,7 +51,7 @@ func (r *run) finish(res *reports.Result, err error) {
 	}
 	res.DurationS = end.Sub(r.start).Seconds()
 	g := r.gen
-	res.Events = reports.EventCounts{
+	res.Events = measure.EventCounts{
 		Scheduled: r.sched.Total(), Sent: g.sent.Load(), Acked: g.acked.Load(),
 		Failed: g.failed.Load(), Late: g.late.Load(), WindowFull: g.windowFull.Load(),
 	}
@@ -70,10 +70,23 @@ func (r *run) finish(res *reports.Result, err error) {
 			res.AchievedRate = float64(res.Events.Acked) / span
 		}
 	}
-	res.Commit = reports.Summarize(r.commit.Total())
-	res.ServiceTime = reports.Summarize(r.service.Total())
-	res.E2E = reports.Summarize(r.e2e.Total())
-	res.SendDelay = reports.Summarize(r.sendDelay.Total())
+	res.Commit = measure.Summarize(r.commit.Total())
+	res.ServiceTime = measure.Summarize(r.service.Total())
+	res.E2E = measure.Summarize(r.e2e.Total())
+	res.SendDelay = measure.Summarize(r.sendDelay.Total())
+	if err := measure.FillHistograms(res, r.recorders()...); err != nil {
+		r.cfg.Logf("%v", err)
+	}
+	for _, rec := range r.recorders() {
+		if err := rec.SinkErr(); err != nil {
+			r.cfg.Logf("%v", err)
+		}
+	}
+	var lateFraction float64
+	if res.Events.Scheduled > 0 {
+		lateFraction = float64(res.Events.Late) / float64(res.Events.Scheduled)
+	}
+	res.Client = measure.JudgeClient(r.cpu.percent(runtime.NumCPU()), res.SendDelay.P99, lateFraction)
 
 	samples := r.sampler.all()
 	var lags []int64
@@ -110,10 +123,10 @@ func (r *run) finish(res *reports.Result, err error) {
 		res.Reason = r.drainErr.Error()
 	}
 
-	res.Gates = reports.EvaluateGates(res, r.sc.Gates, nil)
+	res.Gates = measure.EvaluateGates(res, r.sc.Gates, nil)
 	res.SteadyState = r.steadyState(res, samples)
 	res.Passed = res.Complete && res.Delivery.Lost == 0 && (len(r.projs) == 0 || res.Delivery.Checked)
-	for _, gr := range append(append([]reports.GateResult(nil), res.Gates...), res.SteadyState...) {
+	for _, gr := range append(append([]measure.GateResult(nil), res.Gates...), res.SteadyState...) {
 		if !gr.Pass {
 			res.Passed = false
 		}
@@ -123,12 +136,12 @@ func (r *run) finish(res *reports.Result, err error) {
 // delivery sums the verdicts of all projectors. Only a run whose projectors
 // reached the head after the last acknowledgement can call an event lost;
 // otherwise missing events are reported as undelivered.
-func (r *run) delivery(res *reports.Result) {
-	var d reports.Delivery
+func (r *run) delivery(res *measure.Result) {
+	var d measure.Delivery
 	for _, p := range r.projs {
-		v := r.ledger.check(p.seen)
+		v := r.ledger.check(p.seenKey)
 		d.Lost += v.lost
-		d.Duplicated += v.duplicated
+		d.Duplicated += p.duplicated.Load()
 		d.Unexpected += v.unexpected
 		d.Ambiguous = v.ambiguous
 		d.Delivered += v.delivered
@@ -145,8 +158,8 @@ func (r *run) delivery(res *reports.Result) {
 
 // catchUps measures catch-up after every consumer pause and every fault
 // that touched the consumer path.
-func (r *run) catchUps(samples []lagSample, faults []reports.FaultWindow) []reports.CatchUp {
-	out := []reports.CatchUp{}
+func (r *run) catchUps(samples []lagSample, faults []measure.FaultWindow) []measure.CatchUp {
+	out := []measure.CatchUp{}
 	if len(r.projs) > 0 {
 		var ds []disruption
 		for _, p := range r.sc.Consumers.Pause {
@@ -168,7 +181,7 @@ func (r *run) catchUps(samples []lagSample, faults []reports.FaultWindow) []repo
 				continue // the run stopped before (or as) it ended: nothing to measure
 			}
 			c := catchUp(samples, d, r.sched.RateAt(d.end))
-			out = append(out, reports.CatchUp{Cause: c.cause, StartedS: d.end.Seconds(), Seconds: round3(c.seconds),
+			out = append(out, measure.CatchUp{Cause: c.cause, StartedS: d.end.Seconds(), Seconds: round3(c.seconds),
 				Recovered: c.recovered, Threshold: c.threshold})
 		}
 	}
@@ -177,14 +190,19 @@ func (r *run) catchUps(samples []lagSample, faults []reports.FaultWindow) []repo
 
 // commitRecoveries measures, for each fault on the producer path, the time
 // until commit latency is back near its pre-fault level.
-func (r *run) commitRecoveries(faults []reports.FaultWindow) []reports.CommitRecovery {
-	out := []reports.CommitRecovery{}
-	intervals := r.commit.Intervals()
+func (r *run) commitRecoveries(faults []measure.FaultWindow) []measure.CommitRecovery {
+	out := []measure.CommitRecovery{}
+	summaries := r.commit.Summaries()
 	for _, f := range faults {
 		if f.Path != "producer" && f.Path != "both" {
 			continue
 		}
-		if c, ok := commitRecovery(intervals, f); ok {
+		pre, err := measure.ReadIntervals(r.hlogPath("commit"), r.start, f.AtS-10, f.AtS)
+		if err != nil {
+			r.cfg.Logf("commit recovery: %v", err)
+			continue
+		}
+		if c, ok := commitRecovery(pre, summaries, f); ok {
 			out = append(out, c)
 		}
 	}
@@ -194,25 +212,27 @@ func (r *run) commitRecoveries(faults []reports.FaultWindow) []reports.CommitRec
 // commitRecovery: seconds from a producer fault's end until the first full
 // second whose commit p95 is within 20% (+1 ms) of the p95 over the 10 s
 // before the fault.
-func commitRecovery(iv []reports.Interval, f reports.FaultWindow) (reports.CommitRecovery, bool) {
+// pre holds the interval histograms of the 10 s before the fault, after the
+// per-second summaries of the whole run.
+func commitRecovery(preIv []measure.Interval, iv []measure.Summary, f measure.FaultWindow) (measure.CommitRecovery, bool) {
 	start, end := f.AtS, f.AtS+f.ForS
-	pre := reports.NewHistogram()
-	for _, i := range iv {
+	pre := measure.NewHistogram()
+	for _, i := range preIv {
 		if i.EndS <= start && i.StartS >= start-10 {
 			pre.Merge(i.Hist)
 		}
 	}
-	c := reports.CommitRecovery{Cause: fmt.Sprintf("fault %s on %s at %.1fs", f.Kind, f.Path, f.AtS), StartedS: end}
+	c := measure.CommitRecovery{Cause: fmt.Sprintf("fault %s on %s at %.1fs", f.Kind, f.Path, f.AtS), StartedS: end}
 	if pre.TotalCount() == 0 {
 		return c, false
 	}
 	limit := float64(pre.ValueAtQuantile(95))*1.2 + 1e6
 	c.ThresholdMS = round3(limit / 1e6)
 	for _, i := range iv {
-		if i.StartS < math.Floor(end) || i.Hist.TotalCount() == 0 {
+		if i.StartS < math.Floor(end) || i.Count == 0 {
 			continue
 		}
-		if float64(i.Hist.ValueAtQuantile(95)) <= limit {
+		if i.P95*1e6 <= limit {
 			c.Recovered = true
 			c.Seconds = round3(math.Max(i.StartS-end, 0))
 			return c, true
@@ -229,7 +249,7 @@ func secs(s float64) time.Duration { return time.Duration(s * float64(time.Secon
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // series builds the per-second time series for plots.
-func (r *run) series(res *reports.Result, samples []lagSample) {
+func (r *run) series(res *measure.Result, samples []lagSample) {
 	n := int(math.Ceil(r.end.Sub(r.start).Seconds()))
 	if n < 1 {
 		n = 1
@@ -246,17 +266,15 @@ func (r *run) series(res *reports.Result, samples []lagSample) {
 		b := r.sched.CountAt(time.Duration(i+1) * time.Second)
 		s.Offered[i] = b - a
 	}
-	fill := func(rec *reports.Recorder, p50, p95, p99 []float64, count []float64) {
-		for _, iv := range rec.Intervals() {
+	fill := func(rec *measure.Recorder, p50, p95, p99 []float64, count []float64) {
+		for _, iv := range rec.Summaries() {
 			i := int(iv.StartS)
-			if i < 0 || i >= n || iv.Hist.TotalCount() == 0 {
+			if i < 0 || i >= n || iv.Count == 0 {
 				continue
 			}
-			p50[i] = float64(iv.Hist.ValueAtQuantile(50)) / 1e6
-			p95[i] = float64(iv.Hist.ValueAtQuantile(95)) / 1e6
-			p99[i] = float64(iv.Hist.ValueAtQuantile(99)) / 1e6
+			p50[i], p95[i], p99[i] = iv.P50, iv.P95, iv.P99
 			if count != nil {
-				count[i] = float64(iv.Hist.TotalCount())
+				count[i] = float64(iv.Count)
 			}
 		}
 	}
@@ -268,21 +286,21 @@ func (r *run) series(res *reports.Result, samples []lagSample) {
 		s.Lag = append(s.Lag, smp.lag)
 	}
 	for _, p := range r.sc.Consumers.Pause {
-		s.Pauses = append(s.Pauses, reports.Window{Label: "consumer pause", StartS: p.At.D().Seconds(), EndS: (p.At.D() + p.For.D()).Seconds()})
+		s.Pauses = append(s.Pauses, measure.Window{Label: "consumer pause", StartS: p.At.D().Seconds(), EndS: (p.At.D() + p.For.D()).Seconds()})
 	}
 }
 
-func (r *run) errsList() []reports.ErrorCount {
+func (r *run) errsList() []measure.ErrorCount {
 	e := r.errs
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var out []reports.ErrorCount
+	var out []measure.ErrorCount
 	for _, k := range e.order {
-		out = append(out, reports.ErrorCount{Op: k[0], Message: k[1], Count: e.counts[k]})
+		out = append(out, measure.ErrorCount{Op: k[0], Message: k[1], Count: e.counts[k]})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
 	if e.other > 0 {
-		out = append(out, reports.ErrorCount{Op: "other", Message: "further distinct errors not itemised", Count: e.other})
+		out = append(out, measure.ErrorCount{Op: "other", Message: "further distinct errors not itemised", Count: e.other})
 	}
 	return out
 }

@@ -12,13 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/evbench/evbench/chaos"
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/internal/pace"
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 	"github.com/evbench/evbench/scenarios"
 )
 
@@ -39,6 +40,13 @@ type Config struct {
 	RebuildTimeout time.Duration
 	// Seed fixes key choice and payloads; 0 = random.
 	Seed uint64
+	// OutDir is the result directory: the .hlog interval logs are streamed
+	// into it while the run goes. "" = a temporary directory, removed when
+	// Run returns (the result then has no interval logs).
+	OutDir string
+	// Pacer selects the generator's waiter (internal/pace kinds: timerfd,
+	// timer, nanosleep); "" = pace.NewWaiter's default. For A/B runs.
+	Pacer string
 	Logf func(format string, args ...any)
 	// Progress, when set, is called about once a second during the load.
 	Progress func(Progress)
@@ -55,12 +63,9 @@ type Progress struct {
 // unreachable, interrupted, setup failed): the CLI exits 3 for it.
 var ErrIncomplete = errors.New("run incomplete")
 
-// Recordings are the latency recorders of a run, for the HDR logs.
-type Recordings = reports.Recordings
-
 // Run executes cfg. It always returns a Result (marked incomplete when the
 // run could not finish) unless the configuration itself is invalid.
-func Run(ctx context.Context, cfg Config) (*reports.Result, Recordings, error) {
+func Run(ctx context.Context, cfg Config) (*measure.Result, error) {
 	r := &run{cfg: cfg, sc: cfg.Scenario, errs: newErrorCounter()}
 	if cfg.LagEvery <= 0 {
 		r.cfg.LagEvery = 100 * time.Millisecond
@@ -74,10 +79,14 @@ func Run(ctx context.Context, cfg Config) (*reports.Result, Recordings, error) {
 	res := r.newResult()
 	err := r.execute(ctx, res)
 	r.finish(res, err)
+	r.closeLogs()
+	if r.tmpOut != "" {
+		os.RemoveAll(r.tmpOut)
+	}
 	if err != nil && !errors.Is(err, ErrIncomplete) {
 		err = fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
-	return res, r.recordings(), err
+	return res, err
 }
 
 type run struct {
@@ -94,38 +103,65 @@ type run struct {
 	projs     []*projector
 	sampler   *lagSampler
 	chaos     *chaos.Chaos
-	pauses    []reports.Window
+	pauses    []measure.Window
 	rebuilt   *rebuildResult
 	drainErr  error
 	drained   bool // projectors reached the head after the last ack
-	commit    *reports.Recorder
-	service   *reports.Recorder
-	e2e       *reports.Recorder
-	sendDelay *reports.Recorder
+	commit    *measure.Recorder
+	service   *measure.Recorder
+	e2e       *measure.Recorder
+	sendDelay *measure.Recorder
 	embedded  drivers.Embedded
+	outDir    string // where the interval logs go
+	tmpOut    string // a temporary outDir to remove
+	logs      []*measure.HlogWriter
+	cpu       cpuClock
 }
 
-func (r *run) recordings() Recordings {
-	return Recordings{Commit: r.commit, ServiceTime: r.service, E2E: r.e2e}
+// recorders are the run's latency recorders, in result order.
+func (r *run) recorders() []*measure.Recorder {
+	return []*measure.Recorder{r.commit, r.service, r.e2e, r.sendDelay}
 }
 
-func (r *run) newResult() *reports.Result {
+// newRecorder starts a recorder whose intervals stream to its .hlog file.
+func (r *run) newRecorder(name string) (*measure.Recorder, error) {
+	w, err := measure.CreateHlog(filepath.Join(r.outDir, measure.HlogNames[name]), r.start)
+	if err != nil {
+		return nil, err
+	}
+	r.logs = append(r.logs, w)
+	return measure.NewRecorder(name, r.start, w), nil
+}
+
+func (r *run) closeLogs() {
+	for _, w := range r.logs {
+		if err := w.Close(); err != nil {
+			r.cfg.Logf("%v", err)
+		}
+	}
+	r.logs = nil
+}
+
+// hlogPath is the interval log of a recorder.
+func (r *run) hlogPath(name string) string { return filepath.Join(r.outDir, measure.HlogNames[name]) }
+
+func (r *run) newResult() *measure.Result {
 	resolved, _ := json.Marshal(r.sc)
-	return &reports.Result{
-		Schema:      reports.SchemaV1,
-		Scenario:    reports.ScenarioInfo{Name: r.sc.Name, Source: r.sc.Source, Resolved: resolved},
-		Driver:      reports.DriverInfo{Name: r.cfg.Driver, DSN: drivers.RedactDSN(r.cfg.DSN), Embedded: r.cfg.DSN == ""},
+	return &measure.Result{
+		Schema:      measure.SchemaV1,
+		Scenario:    measure.ScenarioInfo{Name: r.sc.Name, Source: r.sc.Source, Resolved: resolved},
+		Driver:      measure.DriverInfo{Name: r.cfg.Driver, DSN: drivers.RedactDSN(r.cfg.DSN), Embedded: r.cfg.DSN == ""},
 		StartedAt:   time.Now().UTC(),
-		CatchUp:     []reports.CatchUp{},
-		Faults:      []reports.FaultWindow{},
-		Gates:       []reports.GateResult{},
+		CatchUp:     []measure.CatchUp{},
+		Faults:      []measure.FaultWindow{},
+		Gates:       []measure.GateResult{},
 		Environment: environment(),
 	}
 }
 
 // execute sets up, runs the load and the consumers, and tears down.
 // Every resource is released by a defer, in reverse order, whatever happens.
-func (r *run) execute(ctx context.Context, res *reports.Result) (err error) {
+func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 	reg, err := drivers.Lookup(r.cfg.Driver)
 	if err != nil {
 		return err
@@ -214,9 +250,27 @@ func CheckFaultsReachable(reg drivers.Registration, sc *scenarios.Scenario) erro
 	return nil
 }
 
-// MaxEvents bounds one run: the delivery ledger costs a byte per event and
-// projector.
-const MaxEvents = 1 << 30
+// MaxTrackedBytes bounds the delivery state one run may keep: per key, the
+// ledger's counter and name and each projector's state. Events cost
+// nothing, so any number of them can be verified.
+const MaxTrackedBytes = 4 << 30
+
+// bytesPerKey is a generous estimate of one key's delivery state: the
+// ledger's counter (8 B) and the source's name string (~32 B), and per
+// projector a map entry and its keyState (~120 B).
+const bytesPerKey, bytesPerKeyProjector = 48, 120
+
+// CheckCapacity refuses a scenario whose delivery state would not fit the
+// limit, before anything starts.
+func CheckCapacity(sc *scenarios.Scenario) error {
+	keys, projs := int64(sc.Events.Keys.Count), int64(sc.Consumers.Projectors)
+	need := keys * (bytesPerKey + projs*bytesPerKeyProjector)
+	if need > MaxTrackedBytes {
+		return fmt.Errorf("scenario %s: events.keys.count %d with %d projector(s) needs about %.1f GiB of delivery state, more than the %d GiB limit; use fewer keys or projectors",
+			sc.Name, keys, projs, float64(need)/(1<<30), MaxTrackedBytes>>30)
+	}
+	return nil
+}
 
 // openDriver opens with the 5 s budget the CLI promises for unreachable stores.
 func openDriver(ctx context.Context, reg drivers.Registration, dsn string, opts drivers.Options) (drivers.Driver, error) {
@@ -238,13 +292,13 @@ func randomRunID() (id [8]byte) {
 
 // load runs the measured part: generator, projectors, sampler, timelines,
 // then drain, delivery check and rebuild.
-func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer, control drivers.Driver, from drivers.Cursor) error {
+func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer, control drivers.Driver, from drivers.Cursor) error {
 	sc := r.sc
 	r.sched = NewSchedule(sc.Load)
-	if total := r.sched.Total(); total > MaxEvents {
-		return fmt.Errorf("scenario %s schedules %d events, more than the %d one run can track (one byte each per projector); shorten the run, lower the rate, or cap it with load.events", sc.Name, total, MaxEvents)
+	if err := CheckCapacity(sc); err != nil {
+		return err
 	}
-	r.ledger = newLedger(randomRunID(), r.sched.Total())
+	r.ledger = newLedger(randomRunID(), sc.Events.Keys.Count)
 	seed := r.cfg.Seed
 	if seed == 0 {
 		seed = binary.BigEndian.Uint64(r.ledger.runID[:])
@@ -253,14 +307,37 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	if err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	var waiter *pace.Waiter
+	if r.cfg.Pacer != "" {
+		if waiter, err = pace.New(r.cfg.Pacer); err != nil {
+			return fmt.Errorf("pacer: %w", err)
+		}
+	} else {
+		waiter = pace.NewWaiter()
+	}
+	defer waiter.Close()
 
+	r.outDir = r.cfg.OutDir
+	if r.outDir == "" {
+		if r.outDir, err = os.MkdirTemp("", "evbench-run-"); err != nil {
+			return fmt.Errorf("create temporary result directory: %w", err)
+		}
+		r.tmpOut = r.outDir
+	} else if err := os.MkdirAll(r.outDir, 0o755); err != nil {
+		return fmt.Errorf("create result directory: %w", err)
+	}
 	r.start = time.Now()
 	r.errs.setStart(r.start)
 	res.StartedAt = r.start.UTC()
-	r.commit = reports.NewRecorder("commit", r.start)
-	r.service = reports.NewRecorder("service_time", r.start)
-	r.e2e = reports.NewRecorder("e2e", r.start)
-	r.sendDelay = reports.NewRecorder("send_delay", r.start)
+	for _, x := range []struct {
+		rec  **measure.Recorder
+		name string
+	}{{&r.commit, "commit"}, {&r.service, "service_time"}, {&r.e2e, "e2e"}, {&r.sendDelay, "send_delay"}} {
+		if *x.rec, err = r.newRecorder(x.name); err != nil {
+			return err
+		}
+	}
+	r.cpu = startCPUClock()
 
 	window := sc.Load.MaxInFlight
 	if window <= 0 {
@@ -272,7 +349,7 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	}
 	r.gen = &generator{
 		sched: r.sched, start: r.start, drv: producer, batch: batch, window: window,
-		source: src, ledger: r.ledger, commit: r.commit, service: r.service, sendDelay: r.sendDelay, errs: r.errs,
+		source: src, ledger: r.ledger, waiter: waiter, commit: r.commit, service: r.service, sendDelay: r.sendDelay, errs: r.errs,
 	}
 	if a, ok := producer.(drivers.AsyncAppender); ok {
 		r.gen.async = a
@@ -292,6 +369,8 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	go func() { defer wg.Done(); r.sampler.run(consCtx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); r.runPauses(consCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); r.rollIntervals(consCtx) }()
 	if r.chaos != nil {
 		if err := r.chaos.Start(consCtx, r.start, sc.Faults); err != nil {
 			return err
@@ -304,6 +383,7 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 
 	r.gen.run(ctx)
 	r.end = time.Now()
+	r.cpu.stop()
 	interrupted := ctx.Err() != nil
 	if !interrupted {
 		r.drainErr = r.drain(ctx, control)
@@ -311,9 +391,9 @@ func (r *run) load(ctx context.Context, res *reports.Result, producer, consumer,
 	}
 	stopConsumers()
 	wg.Wait()
-	r.commit.Flush(time.Now(), true)
-	r.service.Flush(time.Now(), true)
-	r.e2e.Flush(time.Now(), true)
+	for _, rec := range r.recorders() {
+		rec.Close(time.Now())
+	}
 
 	if interrupted || ctx.Err() != nil {
 		return fmt.Errorf("%w: interrupted", ErrIncomplete)
@@ -356,6 +436,20 @@ func (r *run) drain(ctx context.Context, control drivers.Driver) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// rollIntervals closes the recorders' one-second intervals on the run's
+// clock, streaming each to its interval log.
+func (r *run) rollIntervals(ctx context.Context) {
+	for sec := 1; ; sec++ {
+		if !pace.SleepUntil(ctx, r.start.Add(time.Duration(sec)*time.Second)) {
+			return
+		}
+		now := time.Now()
+		for _, rec := range r.recorders() {
+			rec.Roll(now)
 		}
 	}
 }

@@ -89,7 +89,7 @@ load: {start: 1000, duration: 10s, max_in_flight: 1}
 consumers: {projectors: 1}
 `)
 	stallStore.start = time.Now()
-	res, _, err := Run(context.Background(), Config{Scenario: sc, Driver: "stall-test", DSN: "stall://"})
+	res, err := Run(context.Background(), Config{Scenario: sc, Driver: "stall-test", DSN: "stall://"})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -134,7 +134,7 @@ consumers:
   rebuild: end
 gates: ["delivery.lost == 0", "commit.p99 < 10s"]
 `)
-	res, recs, err := Run(context.Background(), Config{Scenario: sc, Driver: "memory"})
+	res, err := Run(context.Background(), Config{Scenario: sc, Driver: "memory", OutDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("run: %v (%s)", err, res.Reason)
 	}
@@ -164,8 +164,8 @@ gates: ["delivery.lost == 0", "commit.p99 < 10s"]
 	if res.E2E.Count != 2*want {
 		t.Fatalf("e2e count %d, want %d", res.E2E.Count, 2*want)
 	}
-	if recs.Commit.Count() != want {
-		t.Fatalf("commit recorder holds %d values, want %d", recs.Commit.Count(), want)
+	if res.Commit.Count != want {
+		t.Fatalf("commit histogram holds %d values, want %d", res.Commit.Count, want)
 	}
 	if len(res.Series.T) < 3 || len(res.Series.Lag) == 0 {
 		t.Fatalf("series too short: %d seconds, %d lag samples", len(res.Series.T), len(res.Series.Lag))
@@ -181,7 +181,7 @@ consumers: {projectors: 1, rebuild: end}
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel()
-	res, _, err := Run(ctx, Config{Scenario: sc, Driver: "memory"})
+	res, err := Run(ctx, Config{Scenario: sc, Driver: "memory"})
 	if !IsIncomplete(err) {
 		t.Fatalf("err = %v, want incomplete", err)
 	}
@@ -206,12 +206,12 @@ func TestUnknownDriverAndMissingDSN(t *testing.T) {
 name: x
 load: {start: 10, duration: 1s}
 `)
-	_, _, err := Run(context.Background(), Config{Scenario: sc, Driver: "kafak"})
+	_, err := Run(context.Background(), Config{Scenario: sc, Driver: "kafak"})
 	if err == nil || !IsIncomplete(err) {
 		t.Fatalf("err = %v", err)
 	}
 	registerStall(t)
-	_, _, err = Run(context.Background(), Config{Scenario: sc, Driver: "stall-test"})
+	_, err = Run(context.Background(), Config{Scenario: sc, Driver: "stall-test"})
 	if err == nil {
 		t.Fatal("a driver without an embedded store must need a DSN")
 	}
@@ -234,14 +234,14 @@ steady_state:
 `
 	// A 1 ms latency on the consumer path: a reasonable hypothesis holds on
 	// both sides of it.
-	res, _, err := Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"lag.max < 100000", "achieved_rate > 100"`)), Driver: "refstore"})
+	res, err := Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"lag.max < 100000", "achieved_rate > 100"`)), Driver: "refstore"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.SteadyState) != 4 || !res.Passed {
 		t.Fatalf("steady state %+v passed=%v, want 4 passing checks (2 before, 2 after)", res.SteadyState, res.Passed)
 	}
-	res, _, err = Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"commit.p50 < 1ns"`)), Driver: "refstore"})
+	res, err = Run(context.Background(), Config{Scenario: mustParse(t, fmt.Sprintf(yml, `"commit.p50 < 1ns"`)), Driver: "refstore"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ name: x
 load: {start: 10, duration: 2s}
 faults: [{at: 0s, for: 1s, path: consumer, kind: partition}]
 `)
-	_, _, err := Run(context.Background(), Config{Scenario: sc, Driver: "memory"})
+	_, err := Run(context.Background(), Config{Scenario: sc, Driver: "memory"})
 	if err == nil || !strings.Contains(err.Error(), "opens no network connection") {
 		t.Fatalf("err = %v, want a refusal naming the missing network path", err)
 	}

@@ -1,34 +1,31 @@
 package runner
 
 import (
-	"bytes"
 	"math/rand/v2"
-	"time"
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/fixtures"
 	"github.com/evbench/evbench/scenarios"
 )
 
-// scenarioSource makes events as the scenario describes: keys from the
-// distribution, one key per append (a command's events belong to one
-// aggregate), per-key sequence numbers, realistic envelopes. It is only
-// called from the generator goroutine.
-type scenarioSource struct {
-	rng      *rand.Rand
-	keys     scenarios.KeyPicker
-	names    []string // key index -> key, built lazily
-	seqs     []uint64 // key index -> last sequence handed out
-	payloads *fixtures.Generator
-	ledger   *ledger
-	scratch  []byte
+// eventSource makes the content of the next append: count events of one
+// key, numbered from first. It returns the key's index and the events
+// appended to batch.
+type eventSource interface {
+	next(first int64, count int, batch []drivers.Event) (key int32, events []drivers.Event)
 }
 
-// payload renders into a reused buffer and returns an exact-size copy: one
-// allocation per event, and no slack retained by stores that keep payloads.
-func (s *scenarioSource) payload(id [16]byte, typ, key string, seq uint64, scheduled int64) []byte {
-	s.scratch = s.payloads.Payload(s.scratch[:0], id, typ, key, seq, scheduled)
-	return bytes.Clone(s.scratch)
+// scenarioSource makes events as the scenario describes: keys from the
+// distribution, one key per append (a command's events belong to one
+// aggregate), per-key sequence numbers kept in the ledger, payloads from a
+// pool made before the run (shared, read-only slices: no allocation or
+// rendering per event). It is only called from the generator goroutine.
+type scenarioSource struct {
+	rng    *rand.Rand
+	keys   scenarios.KeyPicker
+	names  []string // key index -> key, built lazily
+	pool   *fixtures.Pool
+	ledger *ledger
 }
 
 func newScenarioSource(sc *scenarios.Scenario, seed uint64, l *ledger) (*scenarioSource, error) {
@@ -36,40 +33,38 @@ func newScenarioSource(sc *scenarios.Scenario, seed uint64, l *ledger) (*scenari
 	if err != nil {
 		return nil, err
 	}
-	gen, err := fixtures.NewGenerator(sc.Events, int64(seed))
+	pool, err := fixtures.NewPool(sc.Events, int64(seed))
 	if err != nil {
 		return nil, err
 	}
-	n := sc.Events.Keys.Count
 	return &scenarioSource{
-		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		keys:     kp,
-		names:    make([]string, n),
-		seqs:     make([]uint64, n),
-		payloads: gen,
-		ledger:   l,
+		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		keys:   kp,
+		names:  make([]string, sc.Events.Keys.Count),
+		pool:   pool,
+		ledger: l,
 	}, nil
 }
 
-func (s *scenarioSource) next(first int64, count int, scheduled time.Time, batch []drivers.Event) []drivers.Event {
+func (s *scenarioSource) next(first int64, count int, batch []drivers.Event) (int32, []drivers.Event) {
 	k := s.keys.Pick(s.rng)
 	name := s.names[k]
 	if name == "" {
 		name = scenarios.KeyName(k)
 		s.names[k] = name
 	}
+	seq := s.ledger.sent[k]
 	for i := 0; i < count; i++ {
-		n := first + int64(i)
-		s.seqs[k]++
-		typ := s.payloads.PickType()
-		id := s.ledger.eventID(n)
+		seq++
+		typ := s.pool.PickType()
 		batch = append(batch, drivers.Event{
-			ID:      id,
+			ID:      s.ledger.eventID(first + int64(i)),
 			Key:     name,
-			Seq:     s.seqs[k],
+			Seq:     seq,
 			Type:    typ,
-			Payload: s.payload(id, typ, name, s.seqs[k], scheduled.UnixNano()),
+			Payload: s.pool.Next(typ),
 		})
 	}
-	return batch
+	s.ledger.sent[k] = seq
+	return int32(k), batch
 }

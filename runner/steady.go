@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 // steadyState evaluates the scenario's steady-state hypothesis (Chaos
@@ -12,7 +12,7 @@ import (
 // and again over some window that starts after the last fault ends and
 // closes within recovery_timeout. Both are judged from the recorded
 // intervals and lag samples, at one-second granularity.
-func (r *run) steadyState(res *reports.Result, samples []lagSample) []reports.GateResult {
+func (r *run) steadyState(res *measure.Result, samples []lagSample) []measure.GateResult {
 	ss := r.sc.SteadyState
 	if len(ss.Checks) == 0 || len(res.Faults) == 0 {
 		return nil
@@ -34,28 +34,28 @@ func (r *run) steadyState(res *reports.Result, samples []lagSample) []reports.Ga
 			last = e
 		}
 	}
-	var out []reports.GateResult
+	var out []measure.GateResult
 	beforeFrom := first - window.Seconds()
 	if beforeFrom < 0 {
 		beforeFrom = 0
 	}
-	for _, g := range reports.EvaluateGates(r.windowResult(beforeFrom, first, samples), ss.Checks, nil) {
+	for _, g := range measure.EvaluateGates(r.windowResult(beforeFrom, first, samples), ss.Checks, nil) {
 		g.Expr = "before faults: " + g.Expr
 		out = append(out, g)
 	}
 	// After: the earliest window [t, t+window] with t >= last that passes
 	// every check and ends by last+recovery.
 	runEnd := r.end.Sub(r.start).Seconds()
-	var afterGates []reports.GateResult
+	var afterGates []measure.GateResult
 	for t := last; t+window.Seconds() <= last+recovery.Seconds() && t+window.Seconds() <= runEnd+1e-9; t++ {
-		gs := reports.EvaluateGates(r.windowResult(t, t+window.Seconds(), samples), ss.Checks, nil)
+		gs := measure.EvaluateGates(r.windowResult(t, t+window.Seconds(), samples), ss.Checks, nil)
 		afterGates = gs
 		if allPass(gs) {
 			break
 		}
 	}
 	if afterGates == nil {
-		return append(out, reports.GateResult{Expr: "after faults: steady state", Pass: false,
+		return append(out, measure.GateResult{Expr: "after faults: steady state", Pass: false,
 			Error: fmt.Sprintf("the run ended %.1fs after the last fault: too soon to observe a %v window; lengthen the run or shorten steady_state.window", runEnd-last, window)})
 	}
 	for _, g := range afterGates {
@@ -65,7 +65,7 @@ func (r *run) steadyState(res *reports.Result, samples []lagSample) []reports.Ga
 	return out
 }
 
-func allPass(gs []reports.GateResult) bool {
+func allPass(gs []measure.GateResult) bool {
 	for _, g := range gs {
 		if !g.Pass {
 			return false
@@ -76,18 +76,21 @@ func allPass(gs []reports.GateResult) bool {
 
 // windowResult summarises [from, to) seconds of the run as a Result, so the
 // same gate expressions work over a window.
-func (r *run) windowResult(from, to float64, samples []lagSample) *reports.Result {
-	w := &reports.Result{Complete: true}
-	merge := func(rec *reports.Recorder) reports.Percentiles {
-		h := reports.NewHistogram()
-		for _, iv := range rec.Intervals() {
-			// Per-second intervals belong to the window their middle falls
-			// in: fault times are measured, not whole seconds.
-			if mid := (iv.StartS + iv.EndS) / 2; mid >= from && mid < to {
-				h.Merge(iv.Hist)
-			}
+func (r *run) windowResult(from, to float64, samples []lagSample) *measure.Result {
+	w := &measure.Result{Complete: true}
+	// Per-second intervals belong to the window their middle falls in:
+	// fault times are measured, not whole seconds. They are read back from
+	// the interval logs, which hold the run's full resolution.
+	merge := func(rec *measure.Recorder) measure.Percentiles {
+		h := measure.NewHistogram()
+		ivs, err := measure.ReadIntervals(r.hlogPath(rec.Name()), r.start, from, to)
+		if err != nil {
+			r.cfg.Logf("steady state: %v", err)
 		}
-		return reports.Summarize(h)
+		for _, iv := range ivs {
+			h.Merge(iv.Hist)
+		}
+		return measure.Summarize(h)
 	}
 	w.Commit = merge(r.commit)
 	w.ServiceTime = merge(r.service)

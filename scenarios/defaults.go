@@ -16,6 +16,9 @@ const (
 	DefaultDrain        = Duration(30 * time.Second)
 	DefaultSizeMin      = 200
 	DefaultSizeMax      = 1000
+	DefaultPayload      = PayloadEnvelope
+	DefaultRandomRatio  = 1.0
+	DefaultPayloadPool  = 1024
 )
 
 // ApplyDefaults fills every field the YAML left out. A value written
@@ -61,6 +64,16 @@ func ApplyDefaults(s *Scenario) {
 		if k.Share == 0 && !set("events.keys.share") {
 			k.Share = DefaultShare
 		}
+	}
+	e := &s.Events
+	if e.Payload == "" {
+		e.Payload = DefaultPayload
+	}
+	if e.RandomRatio == 0 && !set("events.random_ratio") {
+		e.RandomRatio = DefaultRandomRatio
+	}
+	if e.PayloadPool == 0 && !set("events.payload_pool") {
+		e.PayloadPool = DefaultPayloadPool
 	}
 	sz := &s.Events.Size
 	if s.Events.Fixture == "" {

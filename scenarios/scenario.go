@@ -35,11 +35,27 @@ type Events struct {
 	// Types lists event type names, picked uniformly; default a small
 	// order-lifecycle catalogue.
 	Types []string `yaml:"types,omitempty" json:"types,omitempty"`
+	// Payload is what a synthetic payload is: "envelope" (realistic JSON,
+	// the default) or "random" (bytes, exact sizes down to MinRandomSize,
+	// for peer comparisons with OpenMessaging Benchmark or nats bench).
+	// Ignored with Fixture, whose entries are the payloads.
+	Payload string `yaml:"payload,omitempty" json:"payload,omitempty"`
+	// RandomRatio is, for payload: random, the fraction of each payload's
+	// bytes that are random (a random prefix of floor(size*ratio) bytes, the
+	// rest zero), as OMB's randomBytesRatio, so compressibility can be set.
+	// Default 1 (incompressible). Not omitempty: an explicit 0 must survive
+	// Scenario.Set's re-encoding, or the default would replace it.
+	RandomRatio float64 `yaml:"random_ratio" json:"random_ratio"`
+	// PayloadPool is how many distinct payloads are made up front and
+	// cycled through, as OMB's randomizedPayloadPoolSize. Default 1024;
+	// not omitempty for the same reason as RandomRatio.
+	PayloadPool int `yaml:"payload_pool" json:"payload_pool"`
 }
 
-// Size bounds the size of each event's payload (the whole JSON envelope), in
-// bytes, uniform in [Min, Max]. Envelopes have a floor of about 250-450 bytes
-// (ids, timestamps): smaller targets are raised to it.
+// Size bounds the size of each event's payload, in bytes: every payload is
+// exactly a size drawn uniformly in [Min, Max]. Min is at least
+// MinRandomSize for payload: random and at least the envelope floor (about
+// 80 bytes, see EnvelopeFloor) for envelopes.
 type Size struct {
 	Min int `yaml:"min" json:"min"`
 	Max int `yaml:"max" json:"max"`

@@ -149,18 +149,13 @@ func isNaN(f float64) bool { return f != f }
 
 func validateEvents(p *problems, s *Scenario) {
 	e := s.Events
-	if e.Fixture == "" {
-		if e.Size.Min < 0 {
-			p.add("events.size.min", "%d is negative; write bytes >= 0, e.g. 200", e.Size.Min)
+	for _, is := range CheckPayload(e) {
+		p.add(is.Path, "%s", is.Problem)
+	}
+	if e.Fixture != "" {
+		if _, err := os.Stat(e.Fixture); err != nil {
+			p.add("events.fixture", "%q not found (paths are relative to the scenario's folder or the working directory); fix the path or use events.size instead", e.Fixture)
 		}
-		if e.Size.Max < 0 {
-			p.add("events.size.max", "%d is negative; write bytes, e.g. 2000", e.Size.Max)
-		}
-		if e.Size.Min > e.Size.Max {
-			p.add("events.size.min", "%d is larger than max %d; swap them or raise max", e.Size.Min, e.Size.Max)
-		}
-	} else if _, err := os.Stat(e.Fixture); err != nil {
-		p.add("events.fixture", "%q not found (paths are relative to the scenario's folder or the working directory); fix the path or use events.size instead", e.Fixture)
 	}
 	k := e.Keys
 	if k.Count < 1 {

@@ -91,6 +91,28 @@ func TestParseAndValidateErrors(t *testing.T) {
 			`campaign.yaml:18: faults[0].path: "sideways" is not a path; use producer, consumer or both`},
 		{"missing fixture", "size: {min: 200, max: 2000}", "fixture: nowhere/none.jsonl",
 			`campaign.yaml:4: events.fixture: "nowhere/none.jsonl" not found (paths are relative to the scenario's folder or the working directory); fix the path or use events.size instead`},
+		{"random below 16", "{min: 200, max: 2000}", "{min: 8, max: 2000}\n  payload: random",
+			`campaign.yaml:4: events.size.min: 8 is too small for payload: random (minimum 16 bytes); write 16 or more`},
+		{"envelope below floor", "{min: 200, max: 2000}", "{min: 50, max: 2000}",
+			`campaign.yaml:4: events.size.min: 50 is below the envelope floor, 83 bytes (the smallest exact PaymentCaptured envelope); write 83 or more, or set events.payload: random for exact sizes down to 16 bytes`},
+		{"envelope floor of custom types", "{min: 200, max: 2000}", "{min: 80, max: 2000}\n  types: [A, OrderCancelledLater]",
+			`campaign.yaml:4: events.size.min: 80 is below the envelope floor, 87 bytes (the smallest exact OrderCancelledLater envelope); write 87 or more, or set events.payload: random for exact sizes down to 16 bytes`},
+		{"unknown payload", "  batch: 1\n", "  batch: 1\n  payload: zeros\n",
+			`campaign.yaml:7: events.payload: unknown payload "zeros"; use envelope (realistic JSON) or random (exact-size bytes)`},
+		{"random with fixture", "size: {min: 200, max: 2000}", "fixture: orders.jsonl\n  payload: random",
+			`campaign.yaml:5: events.payload: random cannot be combined with events.fixture (the fixture's entries are the payloads); remove one of them`},
+		{"random_ratio above 1", "  batch: 1\n", "  batch: 1\n  payload: random\n  random_ratio: 1.5\n",
+			`campaign.yaml:8: events.random_ratio: 1.5 is outside [0,1]; write the fraction of each payload's bytes that are random, e.g. 1 (incompressible) or 0.25`},
+		{"random_ratio negative", "  batch: 1\n", "  batch: 1\n  random_ratio: -0.1\n",
+			`campaign.yaml:7: events.random_ratio: -0.1 is outside [0,1]; write the fraction of each payload's bytes that are random, e.g. 1 (incompressible) or 0.25`},
+		{"payload_pool 0", "  batch: 1\n", "  batch: 1\n  payload_pool: 0\n",
+			`campaign.yaml:7: events.payload_pool: 0; need at least 1 distinct payload (default 1024)`},
+		{"payload_pool too many", "  batch: 1\n", "  batch: 1\n  payload_pool: 2000000\n",
+			`campaign.yaml:7: events.payload_pool: 2000000 is too big; use at most 1048576 (default 1024)`},
+		{"payload_pool too much memory", "  batch: 1\n", "  batch: 1\n  payload_pool: 1000000\n",
+			`campaign.yaml:7: events.payload_pool: 1000000 payloads of up to 2000 bytes could hold 1907 MiB; keep payload_pool x size.max <= 1024 MiB, e.g. payload_pool: 536870`},
+		{"size max above 1 GiB", "{min: 200, max: 2000}", "{min: 200, max: 9000000000000000000}",
+			`campaign.yaml:4: events.size.max: 9000000000000000000 is more than the 1 GiB a payload pool may hold; write a smaller size, e.g. 1048576`},
 		{"no length", "  stages:\n    - {to: 2000, over: 20s}\n    - {to: 2000, over: 60s}\n    - {to: 200, over: 20s}\n", "",
 			`campaign.yaml:7: load.duration: the run has no length; set load.duration (e.g. 60s) or stages with over > 0`},
 	}
@@ -211,7 +233,8 @@ func TestDefaults(t *testing.T) {
 	if s.Events.Batch != 1 || s.Consumers.Projectors != 1 || s.Consumers.Rebuild != "none" ||
 		s.Events.Keys.Distribution != "uniform" || s.Events.Keys.Count != DefaultKeyCount ||
 		s.Load.MaxInFlight != 1024 || s.Consumers.Drain.D().Seconds() != 30 ||
-		s.Events.Size != (Size{DefaultSizeMin, DefaultSizeMax}) {
+		s.Events.Size != (Size{DefaultSizeMin, DefaultSizeMax}) ||
+		s.Events.Payload != "envelope" || s.Events.RandomRatio != 1 || s.Events.PayloadPool != 1024 {
 		t.Fatalf("defaults not applied: %+v", s)
 	}
 	s, err = Parse("d.yaml", []byte("name: d\nload: {start: 10, duration: 5s}\nconsumers: {projectors: 0}\nevents: {keys: {distribution: zipf}}\n"))
@@ -220,5 +243,46 @@ func TestDefaults(t *testing.T) {
 	}
 	if s.Consumers.Projectors != 0 || s.Events.Keys.S != DefaultZipfS {
 		t.Fatalf("explicit 0 projectors must stay 0, zipf s default: %+v", s)
+	}
+}
+
+func TestPayloadKeys(t *testing.T) {
+	// The smallest sizes each mode accepts validate.
+	for _, edit := range []string{
+		"{min: 16, max: 16}\n  payload: random",
+		"{min: 83, max: 83}",
+		"{min: 16, max: 4000}\n  payload: random\n  random_ratio: 0.25\n  payload_pool: 1",
+		"{min: 74, max: 100}\n  types: [Custom]",
+	} {
+		in := strings.Replace(base, "{min: 200, max: 2000}", edit, 1)
+		if err := parseAndValidate("campaign.yaml", in); err != nil {
+			t.Errorf("%q: %v", edit, err)
+		}
+	}
+	// An explicit random_ratio: 0 (all-zero payloads) is kept, also through
+	// Scenario.Set, which re-encodes the scenario.
+	in := strings.Replace(base, "  batch: 1\n", "  batch: 1\n  payload: random\n  random_ratio: 0\n", 1)
+	s, err := Parse("campaign.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("load.start", "300"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Events.RandomRatio != 0 || s.Events.Payload != "random" || s.Events.PayloadPool != DefaultPayloadPool {
+		t.Fatalf("after Set: %+v", s.Events)
+	}
+	if err := s.Set("events.random_ratio", "0.5"); err != nil || s.Events.RandomRatio != 0.5 {
+		t.Fatalf("--set random_ratio: %v %+v", err, s.Events)
+	}
+	// CheckPayload is what fixtures.NewPool enforces for Go-built scenarios.
+	if is := CheckPayload(Events{Payload: "random", Size: Size{Min: 16, Max: 32}, RandomRatio: 1, PayloadPool: 1}); len(is) != 0 {
+		t.Fatalf("valid events: %v", is)
+	}
+	if is := CheckPayload(Events{Size: Size{Min: 10, Max: 32}, RandomRatio: 1, PayloadPool: 1}); len(is) != 1 || is[0].Path != "events.size.min" {
+		t.Fatalf("envelope below floor: %v", is)
+	}
+	if f, typ := EnvelopeFloor(nil); f > 100 || typ == "" {
+		t.Fatalf("the default envelope floor %d (%s) must stay <= 100 bytes (built-ins use 200, runner tests 100)", f, typ)
 	}
 }

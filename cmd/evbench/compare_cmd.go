@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 func init() {
@@ -21,9 +22,9 @@ may be compared, with a visible warning. --html writes a self-contained page wit
 overlaid percentile spectra.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rs []*reports.Result
+			var rs []*measure.Result
 			for _, p := range args {
-				r, err := reports.ReadResult(p)
+				r, err := measure.ReadResult(p)
 				if err != nil {
 					return withCode(exitUsage, err)
 				}
@@ -57,7 +58,7 @@ func resultNames(paths []string) []string {
 	var out []string
 	for _, p := range paths {
 		name := filepath.Base(filepath.Clean(p))
-		if name == reports.ResultFile {
+		if name == measure.ResultFile {
 			name = filepath.Base(filepath.Dir(filepath.Clean(p)))
 		}
 		seen[name]++

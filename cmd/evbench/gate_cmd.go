@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/evbench/evbench/reports"
 	"github.com/evbench/evbench/reports/gate"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 func init() {
@@ -38,16 +38,16 @@ Exit codes: 0 every gate passed; 1 a gate failed (or its metric is absent);
 }
 
 func runGate(cmd *cobra.Command, path, baselinePath string, exprs []string) error {
-	r, err := reports.ReadResult(path)
+	r, err := measure.ReadResult(path)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
 	if !r.Complete {
 		fmt.Fprintf(cmd.ErrOrStderr(), "evbench: warning: %s is an incomplete run (%s); its numbers cover only part of the scenario\n", path, r.Reason)
 	}
-	var base *reports.Result
+	var base *measure.Result
 	if baselinePath != "" {
-		if base, err = reports.ReadResult(baselinePath); err != nil {
+		if base, err = measure.ReadResult(baselinePath); err != nil {
 			return withCode(exitUsage, fmt.Errorf("--baseline: %w", err))
 		}
 	}
@@ -70,9 +70,9 @@ func runGate(cmd *cobra.Command, path, baselinePath string, exprs []string) erro
 	if len(bad) > 0 {
 		return usageErr("%s", strings.Join(bad, "\n"))
 	}
-	results := reports.EvaluateGates(r, exprs, base)
+	results := measure.EvaluateGates(r, exprs, base)
 	if base != nil && !usesBaseline {
-		results = append(results, reports.EvaluateRegressions(r, base)...)
+		results = append(results, measure.EvaluateRegressions(r, base)...)
 	}
 	if len(results) == 0 {
 		return usageErr("%s: no gates to check: the result stores none; pass --gate EXPR or --baseline OLD", path)
@@ -97,7 +97,7 @@ func runGate(cmd *cobra.Command, path, baselinePath string, exprs []string) erro
 }
 
 // describeGate says the value, threshold, baseline and worse direction.
-func describeGate(g reports.GateResult) string {
+func describeGate(g measure.GateResult) string {
 	if g.Error != "" {
 		return g.Error
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 // execCLI runs the root command with args and returns its exit code and
@@ -56,19 +57,19 @@ func execCLI(t *testing.T, args ...string) (int, string) {
 func writeResult(t *testing.T, driver string, commitP99 float64, scenario string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), driver)
-	r := &reports.Result{
-		Schema: reports.SchemaV1, Complete: true,
-		Scenario:  reports.ScenarioInfo{Name: scenario, Resolved: json.RawMessage(`{"name":"` + scenario + `"}`)},
-		Driver:    reports.DriverInfo{Name: driver},
+	r := &measure.Result{
+		Schema: measure.SchemaV1, Complete: true,
+		Scenario:  measure.ScenarioInfo{Name: scenario, Resolved: json.RawMessage(`{"name":"` + scenario + `"}`)},
+		Driver:    measure.DriverInfo{Name: driver},
 		StartedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), DurationS: 10,
-		Events:       reports.EventCounts{Scheduled: 100, Sent: 100, Acked: 100},
-		Commit:       reports.Percentiles{Count: 100, P50: 1, P95: 2, P99: commitP99, Max: 10},
-		E2E:          reports.Percentiles{Count: 100, P50: 2, P95: 4, P99: 8, Max: 20},
-		Delivery:     reports.Delivery{Delivered: 100},
-		Gates:        []reports.GateResult{{Expr: "commit.p95 < 20ms"}},
+		Events:       measure.EventCounts{Scheduled: 100, Sent: 100, Acked: 100},
+		Commit:       measure.Percentiles{Count: 100, P50: 1, P95: 2, P99: commitP99, Max: 10},
+		E2E:          measure.Percentiles{Count: 100, P50: 2, P95: 4, P99: 8, Max: 20},
+		Delivery:     measure.Delivery{Delivered: 100},
+		Gates:        []measure.GateResult{{Expr: "commit.p95 < 20ms"}},
 		AchievedRate: 10, OfferedRate: 10,
 	}
-	if err := reports.WriteAll(dir, r, reports.Recordings{}); err != nil {
+	if err := reports.WriteAll(dir, r); err != nil {
 		t.Fatal(err)
 	}
 	return dir

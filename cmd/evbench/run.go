@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -23,18 +24,20 @@ import (
 )
 
 type runFlags struct {
-	driver    string
-	dsn       string
-	duration  time.Duration
-	rateScale float64
-	sets      []string
-	out       string
-	keepData  bool
-	reset     bool
-	toxiproxy string
-	provision bool
-	seed      uint64
-	quiet     bool
+	driver     string
+	dsn        string
+	duration   time.Duration
+	rateScale  float64
+	sets       []string
+	out        string
+	keepData   bool
+	reset      bool
+	toxiproxy  string
+	provision  bool
+	seed       uint64
+	quiet      bool
+	pacer      string
+	cpuProfile string
 }
 
 func init() {
@@ -65,6 +68,8 @@ Exit codes: 0 ok; 1 a gate failed or events were lost; 2 bad usage or invalid sc
 	fl.BoolVar(&f.provision, "provision", false, "start the store in Docker with testcontainers (needs a Docker engine)")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for keys and payloads (0 = random)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines")
+	fl.StringVar(&f.pacer, "pacer", "", "generator waiter for A/B runs: timerfd (default on Linux), timer or nanosleep")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -90,8 +95,8 @@ func loadScenario(name string, sets []string, duration time.Duration, rateScale 
 	if err := scenarios.Validate(sc, validateOptions()); err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	if n := runner.NewSchedule(sc.Load).Total(); n > runner.MaxEvents {
-		return nil, usageErr("scenario %s schedules %d events, more than the %d one run can track; shorten it (--duration), lower the rate (--rate-scale) or cap it (--set load.events=N)", sc.Name, n, runner.MaxEvents)
+	if err := runner.CheckCapacity(sc); err != nil {
+		return nil, withCode(exitUsage, err)
 	}
 	return sc, nil
 }
@@ -138,7 +143,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	stderr := cmd.ErrOrStderr()
 	cfg := runner.Config{
 		Scenario: sc, Driver: f.driver, DSN: dsn, KeepData: f.keepData, Reset: f.reset,
-		Toxiproxy: f.toxiproxy, Seed: f.seed,
+		Toxiproxy: f.toxiproxy, Seed: f.seed, OutDir: out, Pacer: f.pacer,
 		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "evbench: "+format+"\n", args...) },
 	}
 	if !f.quiet {
@@ -148,8 +153,15 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	}
 	fmt.Fprintf(stderr, "evbench: running %s on %s (%v, %.0f events scheduled) -> %s\n",
 		sc.Name, f.driver, sc.TotalDuration(), float64(runner.NewSchedule(sc.Load).Total()), out)
-	res, recs, runErr := runner.Run(ctx, cfg)
-	writeErr := reports.WriteAll(out, res, recs)
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		defer stopProfile()
+	}
+	res, runErr := runner.Run(ctx, cfg)
+	writeErr := reports.WriteAll(out, res)
 	printSummary(cmd.OutOrStdout(), res, out)
 	if writeErr != nil {
 		fmt.Fprintf(stderr, "evbench: writing reports: %v\n", writeErr)
@@ -163,4 +175,18 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		return withCode(exitGateFailed, errors.New("run failed its gates or lost events"))
 	}
 	return nil
+}
+
+// startCPUProfile profiles the whole process, to show where a run that
+// reports client.limited spent its CPU.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

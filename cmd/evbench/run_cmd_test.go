@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 // TestRunExitCodes pins the public exit-code contract of `evbench run`.
@@ -36,7 +36,7 @@ func TestRunExitCodes(t *testing.T) {
 			if !strings.Contains(text, tc.inOutput) {
 				t.Fatalf("output lacks %q:\n%s", tc.inOutput, text)
 			}
-			r, err := reports.ReadResult(out)
+			r, err := measure.ReadResult(out)
 			if tc.code == exitUsage {
 				if err == nil {
 					t.Fatal("a usage error must not start a run or write a result")

@@ -5,11 +5,11 @@ import (
 	"io"
 	"strings"
 
-	"github.com/evbench/evbench/reports"
+	"github.com/evbench/evbench/reports/measure"
 )
 
 // printSummary is the ten-second read after a run.
-func printSummary(w io.Writer, r *reports.Result, out string) {
+func printSummary(w io.Writer, r *measure.Result, out string) {
 	status := "COMPLETE"
 	if !r.Complete {
 		status = "INCOMPLETE: " + r.Reason
@@ -33,7 +33,7 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 		fmt.Fprintf(w, "  window     %d events waited for the in-flight cap (load.max_in_flight): the harness, not the store, was the limit for them\n", e.WindowFull)
 	}
 	fmt.Fprintf(w, "  rate       offered %.0f/s  achieved %.0f/s  over %.1fs\n", r.OfferedRate, r.AchievedRate, r.DurationS)
-	pct := func(name string, p reports.Percentiles) {
+	pct := func(name string, p measure.Percentiles) {
 		if p.Count == 0 {
 			fmt.Fprintf(w, "  %-10s (no samples)\n", name)
 			return
@@ -70,7 +70,7 @@ func printSummary(w io.Writer, r *reports.Result, out string) {
 	if d.Undelivered > 0 {
 		fmt.Fprintf(w, "  delivery   undelivered %d: the projectors never reached the head, so the check is inconclusive\n", d.Undelivered)
 	}
-	for _, g := range append(append([]reports.GateResult(nil), r.Gates...), r.SteadyState...) {
+	for _, g := range append(append([]measure.GateResult(nil), r.Gates...), r.SteadyState...) {
 		mark := "PASS"
 		if !g.Pass {
 			mark = "FAIL"

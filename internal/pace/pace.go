@@ -2,78 +2,180 @@
 // as little late as the runtime allows without hurting the process it
 // measures.
 //
-// Two waiters, measured here (2-core VM, `evbench run burst --duration 10s`
-// on the embedded refstore, two runs each, same sitting):
-//
-//	cooperative (runtime timer):  send delay p50 226-231 µs, p99 1.3-1.5 ms; commit p99 3.1-3.6 ms
-//	precise (timer + nanosleep):  send delay p50  53-80 µs,  p99 6.0-6.4 ms; commit p99 9.1-9.9 ms
-//
-// nanosleep(2) is precise (~40-120 µs late) but it is a blocking system
-// call: its thread keeps its P until sysmon retakes it, which can take up to
-// 10 ms in a quiet process, and meanwhile the goroutines reading acks wait.
-// The runner therefore uses the cooperative waiter; the precise one suits a
-// benchmark loop whose process has little else to schedule.
+// DOC-FIGURES
 package pace
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
+)
 
-	"golang.org/x/sys/unix"
+// The mechanisms a Waiter can use, as Kind reports them and New accepts.
+const (
+	kindTimerfd   = "timerfd"
+	kindTimer     = "timer"
+	kindNanosleep = "nanosleep"
 )
 
 const (
-	coarseSlack = 2 * time.Millisecond  // precise: runtime timer until this close to due
-	fineSlack   = 80 * time.Microsecond // precise: nanosleep until this close, then spin
+	coarseSlack = 2 * time.Millisecond  // nanosleep: runtime timer until this close to due
+	fineSlack   = 80 * time.Microsecond // nanosleep: nanosleep until this close, then spin
 )
 
-// Waiter waits on one goroutine and reuses its timer.
+// errCancelled reports that the context ended during a timerfd wait.
+var errCancelled = errors.New("pace: wait cancelled")
+
+// Waiter paces one goroutine: it is not safe for concurrent Until calls
+// (Close may be called from any goroutine). It reuses its timer or
+// descriptor across waits, so a wait allocates nothing beyond what
+// context.AfterFunc needs for a cancellable context.
 type Waiter struct {
-	timer   *time.Timer
-	precise bool
+	kind   string
+	timer  *time.Timer
+	fd     *timerfd // nil unless kind is timerfd
+	closed atomic.Bool
 }
 
-// NewWaiter returns the cooperative waiter: the runtime timer only, never
-// holding a P while it waits.
-func NewWaiter() *Waiter { return newWaiter(false) }
+// NewWaiter returns the default waiter: precise and cooperative. On Linux it
+// parks the goroutine on a timerfd in the netpoller (see the package
+// comment); where a timerfd is unavailable it falls back to the runtime
+// timer (Kind then says "timer"). Close it when done to release the
+// descriptor.
+func NewWaiter() *Waiter {
+	if w, err := New(kindTimerfd); err == nil {
+		return w
+	}
+	return NewTimerWaiter()
+}
+
+// NewTimerWaiter returns a waiter that uses the runtime timer only: it never
+// holds a P, but a wait under 1 ms rounds up to about 1 ms when nothing else
+// wakes the netpoller. Kept for A/B comparisons with the timerfd waiter.
+func NewTimerWaiter() *Waiter {
+	return &Waiter{kind: kindTimer, timer: stoppedTimer()}
+}
 
 // NewPreciseWaiter returns a waiter that finishes each wait with
-// nanosleep(2) and a short yield-spin. Its goroutine should hold
-// runtime.LockOSThread.
-func NewPreciseWaiter() *Waiter { return newWaiter(true) }
-
-func newWaiter(precise bool) *Waiter {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &Waiter{timer: t, precise: precise}
+// nanosleep(2) and a short yield-spin. The nanosleep holds its P (see the
+// package comment), so it suits a benchmark loop whose process has little
+// else to schedule; its goroutine should hold runtime.LockOSThread. Where
+// nanosleep is not wired up (non-Linux) it is the timer waiter.
+func NewPreciseWaiter() *Waiter {
+	if !haveNanosleep {
+		return NewTimerWaiter()
+	}
+	return &Waiter{kind: kindNanosleep, timer: stoppedTimer()}
 }
 
-// Until returns when due is reached (true) or ctx ended first (false).
+// New returns a waiter of the named kind ("timerfd", "timer" or
+// "nanosleep") for A/B runs. Unlike NewWaiter it does not fall back: it
+// fails if the kind is unknown or unavailable on this system.
+func New(kind string) (*Waiter, error) {
+	switch kind {
+	case kindTimerfd:
+		fd, err := newTimerfd()
+		if err != nil {
+			return nil, fmt.Errorf("pace: timerfd waiter: %w", err)
+		}
+		return &Waiter{kind: kindTimerfd, timer: stoppedTimer(), fd: fd}, nil
+	case kindTimer:
+		return NewTimerWaiter(), nil
+	case kindNanosleep:
+		if !haveNanosleep {
+			return nil, fmt.Errorf("pace: nanosleep waiter is not available on %s", runtime.GOOS)
+		}
+		return NewPreciseWaiter(), nil
+	}
+	return nil, fmt.Errorf("pace: unknown waiter kind %q (valid: %q, %q, %q)",
+		kind, kindTimerfd, kindTimer, kindNanosleep)
+}
+
+func stoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+// Kind names the mechanism the next Until will use: "timerfd", "timer" or
+// "nanosleep". A timerfd waiter reports "timer" once closed (or once its
+// descriptor failed), because from then on it waits with the runtime timer.
+func (w *Waiter) Kind() string {
+	if w.kind == kindTimerfd && w.closed.Load() {
+		return kindTimer
+	}
+	return w.kind
+}
+
+// Close releases the timerfd, if any. It is idempotent and always safe; it
+// does not invalidate the waiter: a later (or concurrent) Until falls back
+// to the runtime timer, still never early. On the other kinds Close does
+// nothing.
+func (w *Waiter) Close() error {
+	if !w.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if w.fd != nil {
+		return w.fd.close()
+	}
+	return nil
+}
+
+// Until returns when due is reached (true) or ctx ended first (false). It
+// never returns before due; a due in the past returns at once without a
+// system call. A ctx that ends mid-wait interrupts it promptly.
 func (w *Waiter) Until(ctx context.Context, due time.Time) bool {
-	slack := time.Duration(0)
-	if w.precise {
-		slack = coarseSlack
-	}
-	if wait := time.Until(due) - slack; wait > 0 {
-		w.timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			w.timer.Stop()
+	fdDone := false
+	switch {
+	case w.fd != nil && !w.closed.Load():
+		switch err := w.fd.wait(ctx, due); {
+		case err == nil:
+			fdDone = true
+		case err == errCancelled:
 			return false
-		case <-w.timer.C:
+		case !w.closed.Load():
+			// The descriptor failed (it never has in practice): keep
+			// pacing with the runtime timer from now on rather than fail
+			// the run.
+			w.Close()
 		}
-	}
-	if w.precise {
+	case w.kind == kindNanosleep:
+		if !w.timerWait(ctx, due, coarseSlack) {
+			return false
+		}
 		if wait := time.Until(due) - fineSlack; wait > 0 {
-			ts := unix.NsecToTimespec(int64(wait))
-			_ = unix.Nanosleep(&ts, nil)
+			nanosleep(wait)
 		}
 	}
-	for time.Now().Before(due) { // a timer never fires early, but be sure
+	// The timer finishes a wait the timerfd could not, and is all the timer
+	// kind uses.
+	if !fdDone && !w.timerWait(ctx, due, 0) {
+		return false
+	}
+	for time.Now().Before(due) { // the final spin; no mechanism wakes early
 		runtime.Gosched()
 	}
 	return ctx.Err() == nil
+}
+
+// timerWait waits with the runtime timer until slack before due; false if
+// ctx ended first.
+func (w *Waiter) timerWait(ctx context.Context, due time.Time, slack time.Duration) bool {
+	wait := time.Until(due) - slack
+	if wait <= 0 {
+		return true
+	}
+	w.timer.Reset(wait)
+	select {
+	case <-ctx.Done():
+		w.timer.Stop()
+		return false
+	case <-w.timer.C:
+		return true
+	}
 }
 
 // SleepUntil waits for t with the runtime timer (fine for timelines measured

@@ -15,6 +15,8 @@ const (
 	UnitRate   = "events/s"
 	UnitMBps   = "MB/s"
 	UnitRatio  = "ratio"
+	UnitFlag   = "0/1"
+	UnitPct    = "percent"
 )
 
 // latencyStats are the statistics every latency distribution offers.
@@ -53,6 +55,8 @@ var known = func() map[string]string {
 		"offered_rate":                UnitRate,
 		"lag.max":                     UnitEvents,
 		"lag.p95":                     UnitEvents,
+		"client.limited":              UnitFlag,
+		"client.cpu_percent":          UnitPct,
 	}
 	for _, d := range []string{"commit", "service_time", "e2e", "send_delay"} {
 		for _, s := range latencyStats {

@@ -1,7 +1,9 @@
-// Package reports records latencies (HdrHistogram), holds the result.json
-// schema, and renders what people read (Markdown, HTML, plots) and what CI
-// judges (JUnit, gates, compare). It never imports a driver.
-package reports
+// Package measure is what a run measures and keeps: latency recording
+// (HdrHistogram geometry, lock-free recorders, interval logs streamed to
+// .hlog files), the result.json model, and the metrics gates judge. The
+// runner and chaos depend on it; package reports renders it. It imports no
+// driver and no renderer.
+package measure
 
 import (
 	"encoding/json"
@@ -48,6 +50,23 @@ type Result struct {
 	Series         Series           `json:"series"`
 	Environment    Environment      `json:"environment"`
 	Errors         []ErrorCount     `json:"errors,omitempty"`
+	// Client says whether evbench itself was the limit of this run.
+	Client Client `json:"client"`
+}
+
+// Client is the harness's own verdict on itself: a run whose client was
+// the limit measured evbench, not the store.
+type Client struct {
+	// CPUPercent is the process's CPU time (user+system, getrusage) over
+	// the load phase's wall time and the machine's cores, in percent.
+	CPUPercent     float64 `json:"cpu_percent"`
+	SendDelayP99MS float64 `json:"send_delay_p99_ms"`
+	// LateFraction is late events over scheduled events.
+	LateFraction float64 `json:"late_fraction"`
+	// Limited is true when send-delay p99 > 1 ms, late > 0.1 % or CPU >=
+	// 90 % of the cores: then the figures are the harness's, not the store's.
+	Limited bool     `json:"limited"`
+	Reasons []string `json:"reasons"`
 }
 
 // ScenarioInfo names the scenario and embeds it fully resolved (after
@@ -192,6 +211,10 @@ type Histograms struct {
 	Commit      string `json:"commit,omitempty"`
 	ServiceTime string `json:"service_time,omitempty"`
 	E2E         string `json:"e2e,omitempty"`
+	SendDelay   string `json:"send_delay,omitempty"`
+	// Clamped counts, per histogram, the values above its range (one hour)
+	// that were recorded as its highest value instead of being dropped.
+	Clamped map[string]int64 `json:"clamped,omitempty"`
 }
 
 // Series are per-second time series for plots.

@@ -1,4 +1,4 @@
-package reports
+package measure
 
 import (
 	"encoding/json"
@@ -23,9 +23,9 @@ func ReadResult(path string) (*Result, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("reports: %s does not exist; give a result directory or its result.json", path)
+			return nil, fmt.Errorf("measure: %s does not exist; give a result directory or its result.json", path)
 		}
-		return nil, fmt.Errorf("reports: read %s: %w", path, err)
+		return nil, fmt.Errorf("measure: read %s: %w", path, err)
 	}
 	var head struct {
 		Schema *string `json:"schema"`
@@ -33,19 +33,19 @@ func ReadResult(path string) (*Result, error) {
 	if err := json.Unmarshal(b, &head); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) || strings.Contains(err.Error(), "unexpected end of JSON") {
-			return nil, fmt.Errorf("reports: %s is truncated or not valid JSON (%v); re-run or restore the file", path, err)
+			return nil, fmt.Errorf("measure: %s is truncated or not valid JSON (%v); re-run or restore the file", path, err)
 		}
-		return nil, fmt.Errorf("reports: %s is not an evbench result: %w", path, err)
+		return nil, fmt.Errorf("measure: %s is not an evbench result: %w", path, err)
 	}
 	if head.Schema == nil || *head.Schema == "" {
-		return nil, fmt.Errorf("reports: %s has no \"schema\" field; it is not an evbench result (want %q)", path, SchemaV1)
+		return nil, fmt.Errorf("measure: %s has no \"schema\" field; it is not an evbench result (want %q)", path, SchemaV1)
 	}
 	if err := checkSchema(*head.Schema); err != nil {
-		return nil, fmt.Errorf("reports: %s: %w", path, err)
+		return nil, fmt.Errorf("measure: %s: %w", path, err)
 	}
 	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("reports: %s: field types do not match schema %s: %w", path, SchemaV1, err)
+		return nil, fmt.Errorf("measure: %s: field types do not match schema %s: %w", path, SchemaV1, err)
 	}
 	return &r, nil
 }
@@ -62,4 +62,17 @@ func checkSchema(s string) error {
 		}
 	}
 	return fmt.Errorf("unknown schema %q; want %q", s, SchemaV1)
+}
+
+// WriteResult writes r as indented JSON to path, NaN and ±Inf replaced by 0.
+func WriteResult(path string, r *Result) error {
+	Sanitize(r)
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("measure: encode %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("measure: write %s: %w", path, err)
+	}
+	return nil
 }

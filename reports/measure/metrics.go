@@ -1,4 +1,4 @@
-package reports
+package measure
 
 import (
 	"fmt"
@@ -81,6 +81,13 @@ func Metrics(r *Result) map[string]float64 {
 	}
 	if e.Scheduled > 0 {
 		m["events.late_rate"] = float64(e.Late) / float64(e.Scheduled)
+	}
+	if r.Client.Reasons != nil { // judged (results before the client verdict lack it)
+		m["client.limited"] = 0
+		if r.Client.Limited {
+			m["client.limited"] = 1
+		}
+		m["client.cpu_percent"] = r.Client.CPUPercent
 	}
 	m["achieved_rate"] = r.AchievedRate
 	m["offered_rate"] = r.OfferedRate

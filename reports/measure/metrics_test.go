@@ -1,6 +1,8 @@
-package reports
+package measure_test
 
 import (
+	"github.com/evbench/evbench/reports/measure"
+	"github.com/evbench/evbench/reports/measure/measuretest"
 	"strings"
 	"testing"
 
@@ -8,7 +10,7 @@ import (
 )
 
 func TestMetricsNamesAreKnown(t *testing.T) {
-	for k := range Metrics(synthResult()) {
+	for k := range measure.Metrics(measuretest.Result()) {
 		if _, ok := gate.Unit(k); !ok {
 			t.Errorf("Metrics emits %q, which gate does not know", k)
 		}
@@ -16,7 +18,7 @@ func TestMetricsNamesAreKnown(t *testing.T) {
 }
 
 func TestMetricsAbsentVsZero(t *testing.T) {
-	m := Metrics(&Result{Schema: SchemaV1})
+	m := measure.Metrics(&measure.Result{Schema: measure.SchemaV1})
 	for _, absent := range []string{"commit.p95", "e2e.p99", "rebuild.events_per_sec", "lag.max", "events.failed_rate"} {
 		if _, ok := m[absent]; ok {
 			t.Errorf("%s present in an empty result", absent)
@@ -30,18 +32,18 @@ func TestMetricsAbsentVsZero(t *testing.T) {
 }
 
 func TestEvaluateGates(t *testing.T) {
-	r := synthResult()
-	notRecovered := synthResult()
-	notRecovered.CatchUp = append(notRecovered.CatchUp, CatchUp{Cause: "fault latency", StartedS: 25, Seconds: 5, Recovered: false})
-	noRebuild := synthResult()
+	r := measuretest.Result()
+	notRecovered := measuretest.Result()
+	notRecovered.CatchUp = append(notRecovered.CatchUp, measure.CatchUp{Cause: "fault latency", StartedS: 25, Seconds: 5, Recovered: false})
+	noRebuild := measuretest.Result()
 	noRebuild.Rebuild = nil
-	base := synthResult()
+	base := measuretest.Result()
 	base.Commit.P99 = 11
 	tests := []struct {
 		name     string
-		r        *Result
+		r        *measure.Result
 		expr     string
-		baseline *Result
+		baseline *measure.Result
 		pass     bool
 		errHas   string
 	}{
@@ -60,7 +62,7 @@ func TestEvaluateGates(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := EvaluateGates(tc.r, []string{tc.expr}, tc.baseline)[0]
+			g := measure.EvaluateGates(tc.r, []string{tc.expr}, tc.baseline)[0]
 			if g.Pass != tc.pass {
 				t.Errorf("pass = %v, want %v (%+v)", g.Pass, tc.pass, g)
 			}
@@ -72,12 +74,12 @@ func TestEvaluateGates(t *testing.T) {
 }
 
 func TestEvaluateRegressions(t *testing.T) {
-	base := synthResult()
-	same := synthResult()
+	base := measuretest.Result()
+	same := measuretest.Result()
 	// Noise: 8% worse p99 and a 0.5 ms jitter must not be flagged.
 	same.Commit.P99 = base.Commit.P99*1.08 + 0.5
 	same.Rebuild.EventsPerSec = base.Rebuild.EventsPerSec * 0.95
-	for _, g := range EvaluateRegressions(same, base) {
+	for _, g := range measure.EvaluateRegressions(same, base) {
 		if !g.Pass {
 			t.Errorf("noise flagged: %+v", g)
 		}
@@ -85,10 +87,10 @@ func TestEvaluateRegressions(t *testing.T) {
 			t.Errorf("regression lacks direction or baseline: %+v", g)
 		}
 	}
-	worse := synthResult()
+	worse := measuretest.Result()
 	worse.Commit.P99 = base.Commit.P99 * 1.5
 	worse.Rebuild.EventsPerSec = base.Rebuild.EventsPerSec / 2
-	gs := EvaluateRegressions(worse, base)
+	gs := measure.EvaluateRegressions(worse, base)
 	if len(gs) != 3 {
 		t.Fatalf("got %d regression checks, want 3", len(gs))
 	}
@@ -98,15 +100,15 @@ func TestEvaluateRegressions(t *testing.T) {
 	if gs[2].Worse != "lower is worse" || gs[0].Worse != "higher is worse" {
 		t.Errorf("directions: %q %q", gs[0].Worse, gs[2].Worse)
 	}
-	noRB, noRB2 := synthResult(), synthResult()
+	noRB, noRB2 := measuretest.Result(), measuretest.Result()
 	noRB.Rebuild, noRB2.Rebuild = nil, nil
-	if n := len(EvaluateRegressions(noRB, noRB2)); n != 2 {
+	if n := len(measure.EvaluateRegressions(noRB, noRB2)); n != 2 {
 		t.Errorf("rebuild off in both: %d checks, want 2", n)
 	}
 }
 
 func TestDefaultRegressionsParse(t *testing.T) {
-	for _, s := range DefaultRegressions {
+	for _, s := range measure.DefaultRegressions {
 		if err := gate.Check(s); err != nil {
 			t.Error(err)
 		}
@@ -116,13 +118,13 @@ func TestDefaultRegressionsParse(t *testing.T) {
 // A commit_recovery.max gate, like catch_up.max, must fail when a recovery
 // never happened, even if the seconds observed were under the threshold.
 func TestRecoveryGateFailsWhenUnrecovered(t *testing.T) {
-	r := &Result{Complete: true, CommitRecovery: []CommitRecovery{{Cause: "fault latency on producer", StartedS: 10, Seconds: 2, Recovered: false}}}
-	g := EvaluateGates(r, []string{"commit_recovery.max < 10s"}, nil)[0]
+	r := &measure.Result{Complete: true, CommitRecovery: []measure.CommitRecovery{{Cause: "fault latency on producer", StartedS: 10, Seconds: 2, Recovered: false}}}
+	g := measure.EvaluateGates(r, []string{"commit_recovery.max < 10s"}, nil)[0]
 	if g.Pass || !strings.Contains(g.Error, "never recovered") {
 		t.Fatalf("gate %+v: an unrecovered commit recovery must fail", g)
 	}
 	r.CommitRecovery[0].Recovered = true
-	if g := EvaluateGates(r, []string{"commit_recovery.max < 10s"}, nil)[0]; !g.Pass {
+	if g := measure.EvaluateGates(r, []string{"commit_recovery.max < 10s"}, nil)[0]; !g.Pass {
 		t.Fatalf("gate %+v: a recovered one under the threshold passes", g)
 	}
 }

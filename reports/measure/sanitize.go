@@ -1,13 +1,13 @@
-package reports
+package measure
 
 import (
 	"math"
 	"reflect"
 )
 
-// sanitize replaces NaN and ±Inf floats anywhere in r with 0: JSON cannot
+// Sanitize replaces NaN and ±Inf floats anywhere in r with 0: JSON cannot
 // encode them, and one bad division must not cost the whole result.json.
-func sanitize(r *Result) { sanitizeValue(reflect.ValueOf(r).Elem()) }
+func Sanitize(r *Result) { sanitizeValue(reflect.ValueOf(r).Elem()) }
 
 func sanitizeValue(v reflect.Value) {
 	switch v.Kind() {
