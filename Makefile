@@ -24,9 +24,17 @@ test: services browser-deps vet
 vet:
 	$(GO) vet $(PKGS)
 
-## bench: performance figures (never asserted in tests).
+## bench: performance figures (never asserted in tests). BENCH selects
+## benchmarks, COUNT repeats them, BENCH_OUT keeps the output for benchstat.
+## Compare two commits (same sitting, same machine):
+##   git checkout A && make bench BENCH='Generator|Record|Encode' COUNT=6 BENCH_OUT=/tmp/a.txt
+##   git checkout B && make bench BENCH='Generator|Record|Encode' COUNT=6 BENCH_OUT=/tmp/b.txt
+##   go run golang.org/x/perf/cmd/benchstat@latest /tmp/a.txt /tmp/b.txt
+BENCH     ?= .
+COUNT     ?= 1
+BENCH_OUT ?= /dev/null
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+	bash -o pipefail -c "$(GO) test -run '^$$' -bench '$(BENCH)' -count $(COUNT) -benchmem -timeout 30m $(PKGS) | tee $(BENCH_OUT)"
 
 ## compare-stores: one scenario against refstore, postgres, nats (machine's
 ## servers) and kafka (kfake), side by side, with the fsync floor.

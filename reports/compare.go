@@ -78,7 +78,21 @@ func NewComparison(names []string, rs []*measure.Result) *Comparison {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("WARNING: %s is an incomplete run: %s", names[i], orDash(r.Reason)))
 		}
 	}
+	for i, r := range rs {
+		if ClientLimited(r) {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("WARNING: run %s: client limited: %s; its figures measure evbench, not the store", names[i], ClientReasons(r)))
+		}
+	}
 	return c
+}
+
+// clientLimitedCell is a run's client verdict in a comparison: yes, no, or
+// "-" for a result written before evbench judged its client.
+func clientLimitedCell(r *measure.Result) string {
+	if !ClientJudged(r) {
+		return "-"
+	}
+	return yesNo(ClientLimited(r))
 }
 
 func sameJSON(a, b json.RawMessage) bool {
@@ -130,6 +144,11 @@ func (c *Comparison) Text() string {
 		fmt.Fprintf(tw, "%s / %s\t", r.Scenario.Name, r.Driver.Name)
 	}
 	fmt.Fprintln(tw)
+	fmt.Fprint(tw, "client limited\t")
+	for _, r := range c.Results {
+		fmt.Fprint(tw, clientLimitedCell(r)+"\t")
+	}
+	fmt.Fprintln(tw)
 	for _, row := range c.Rows {
 		fmt.Fprintf(tw, "%s (%s)\t", row.Metric, row.Unit)
 		for i := range c.Results {
@@ -155,6 +174,7 @@ var compareTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
 <table id="summary"><tr><th class="l">metric</th>{{range .C.Names}}<th>{{.}}</th>{{end}}</tr>
 <tr><td class="l">scenario / driver</td>{{range .C.Results}}<td>{{.Scenario.Name}} / {{.Driver.Name}}</td>{{end}}</tr>
 <tr><td class="l">verdict</td>{{range .Verdicts}}<td><span class="s {{.}}">{{.}}</span></td>{{end}}</tr>
+<tr><td class="l">client limited</td>{{range .Limited}}<td>{{if eq . "yes"}}<span class="s FAIL">yes</span>{{else}}{{.}}{{end}}</td>{{end}}</tr>
 {{range .Rows}}<tr><td class="l">{{index . 0}}</td>{{range slice . 1}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
 <p class="meta">Changes are relative to the first result.</p>
@@ -199,14 +219,15 @@ func RenderCompareHTML(c *Comparison) ([]byte, error) {
 		}
 		rows = append(rows, cells)
 	}
-	var verdicts []string
+	var verdicts, limited []string
 	for _, r := range c.Results {
 		verdicts = append(verdicts, Verdict(r))
+		limited = append(limited, clientLimitedCell(r))
 	}
 	var buf bytes.Buffer
 	err := compareTmpl.Execute(&buf, map[string]any{
 		"C": c, "CSS": template.CSS(pageCSS), "JS": template.JS(errorCatcherJS),
-		"Rows": rows, "Verdicts": verdicts, "Plots": htmlPlots(plots),
+		"Rows": rows, "Verdicts": verdicts, "Limited": limited, "Plots": htmlPlots(plots),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("render comparison: %w", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/evbench/evbench/reports/measure"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -41,6 +42,57 @@ func deliveryText(r *measure.Result) string {
 		s += fmt.Sprintf(", undelivered %d (projectors never reached the head: inconclusive)", d.Undelivered)
 	}
 	return s
+}
+
+// ClientJudged reports whether the result carries the client verdict:
+// results written before it existed have no reasons list (nil), and every
+// format then shows nothing about the client.
+func ClientJudged(r *measure.Result) bool { return r.Client.Reasons != nil || r.Client.Limited }
+
+// ClientLimited reports whether evbench itself was the limit of the run, so
+// its figures measure the harness, not the store.
+func ClientLimited(r *measure.Result) bool { return r.Client.Limited }
+
+// ClientReasons joins the client verdict's reasons with "; ".
+func ClientReasons(r *measure.Result) string {
+	if len(r.Client.Reasons) == 0 {
+		if r.Client.Limited {
+			return "no reason recorded"
+		}
+		return "-"
+	}
+	return strings.Join(r.Client.Reasons, "; ")
+}
+
+// clientLimitedText is the one-sentence warning every format shows at the
+// top of a client-limited result.
+func clientLimitedText(r *measure.Result) string {
+	return "evbench was the bottleneck of this run, so its figures measure evbench, not the store: " + ClientReasons(r)
+}
+
+// clientText is the client verdict's figures on one line, with the limits.
+func clientText(r *measure.Result) string {
+	c := r.Client
+	return fmt.Sprintf("cpu %s%% (limit %s%%), send delay p99 %s ms (limit %s ms), late %s%% (limit %s%%), limited %s",
+		num(c.CPUPercent), num(measure.ClientCPUPercent), num(c.SendDelayP99MS), num(measure.ClientSendDelayP99MS),
+		num(100*c.LateFraction), num(100*measure.ClientLateFraction), yesNo(c.Limited))
+}
+
+// clampedText lists, by histogram name, the values above the histograms'
+// one-hour range that were recorded as its top value ("" when none).
+func clampedText(r *measure.Result) string {
+	var names []string
+	for n, c := range r.Histograms.Clamped {
+		if c > 0 {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %d", n, r.Histograms.Clamped[n]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // num formats a float with 3 significant digits and no exponent for

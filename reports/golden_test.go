@@ -41,7 +41,10 @@ func goldenResults() map[string]*measure.Result {
 	incomplete := &measure.Result{Schema: measure.SchemaV1, Reason: "store unreachable: dial tcp 127.0.0.1:7000: connection refused",
 		Scenario: measure.ScenarioInfo{Name: "burst"}, Driver: measure.DriverInfo{Name: "postgres", DSN: "postgres://postgres:***@127.0.0.1:5432/test"},
 		StartedAt: measuretest.Start}
-	return map[string]*measure.Result{"pass": measuretest.Result(), "fail": failing, "incomplete": incomplete}
+	limited := measuretest.Result()
+	limited.Client = measure.JudgeClient(95, 3.2, 0.005)
+	limited.Histograms.Clamped = map[string]int64{"send_delay": 1, "commit": 3}
+	return map[string]*measure.Result{"pass": measuretest.Result(), "fail": failing, "incomplete": incomplete, "limited": limited}
 }
 
 func TestGoldenMarkdown(t *testing.T) {

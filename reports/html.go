@@ -25,6 +25,7 @@ figure{margin:12px 0;background:#fff;border:1px solid #e0e0e0;padding:8px}figure
 figcaption{font-size:13px;color:#555}
 pre{background:#fff;border:1px solid #ddd;padding:10px;font-size:12px;overflow:auto;max-height:480px}
 .warn{background:#fff3e0;border:1px solid #ef6c00;padding:8px 12px;margin:8px 0}
+.warn.limited{background:#ffebee;border:2px solid #c62828;font-size:15px}.warn.limited ul{margin:4px 0 0;font-size:13px}
 `
 
 // errorCatcherJS records script errors into the page, so a headless
@@ -50,13 +51,16 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <h1>{{.R.Scenario.Name}} on {{.R.Driver.Name}}</h1>
 <div class="meta">Started {{.Started}} · {{.Duration}} s · driver {{.R.Driver.Describe}} · DSN <code>{{.R.Driver.DSN}}</code>{{if .R.Driver.Embedded}} (embedded){{end}}</div>
 <div class="verdict {{.Verdict}}" id="verdict">{{.Verdict}}</div>
-{{if not .R.Complete}}<div class="warn">Incomplete run: {{.R.Reason}}</div>{{end}}
+{{if .ClientLimited}}<div class="warn limited" id="client-limited"><strong>CLIENT LIMITED</strong>: evbench was the bottleneck of this run, so its figures measure evbench, not the store.
+<ul>{{range .ClientReasons}}<li>{{.}}</li>{{end}}</ul></div>
+{{end}}{{if not .R.Complete}}<div class="warn">Incomplete run: {{.R.Reason}}</div>{{end}}
 <h2>Summary</h2>
 <table id="summary">
 <tr><th class="l">Check</th><th class="l">Result</th><th class="l">Detail</th></tr>
 <tr><td class="l">run complete</td><td class="l"><span class="s {{if .R.Complete}}PASS{{else}}FAIL{{end}}">{{if .R.Complete}}PASS{{else}}FAIL{{end}}</span></td><td class="l">{{or .R.Reason "-"}}</td></tr>
 <tr><td class="l">delivery check</td><td class="l"><span class="s {{.DeliveryStatus}}">{{.DeliveryStatus}}</span></td><td class="l">{{.DeliveryText}}</td></tr>
-{{range .Gates}}<tr><td class="l"><code>{{.Expr}}</code></td><td class="l"><span class="s {{.Status}}">{{.Status}}</span></td><td class="l">{{.Detail}}</td></tr>
+{{if .ClientJudged}}<tr><td class="l">client</td><td class="l">{{if .ClientLimited}}<span class="s FAIL">LIMITED</span>{{else}}<span class="s PASS">OK</span>{{end}}</td><td class="l">{{.ClientText}}</td></tr>
+{{end}}{{range .Gates}}<tr><td class="l"><code>{{.Expr}}</code></td><td class="l"><span class="s {{.Status}}">{{.Status}}</span></td><td class="l">{{.Detail}}</td></tr>
 {{end}}</table>
 <h2>Key numbers</h2>
 <table id="numbers">
@@ -67,6 +71,13 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <table>
 {{range .Numbers}}<tr><td class="l">{{index . 0}}</td><td>{{index . 1}}</td></tr>
 {{end}}</table>
+{{if .ClientJudged}}<h2>Client</h2>
+<p class="meta">Whether evbench itself was the limit of the run.</p>
+<table id="client">
+<tr><th class="l">client</th><th>value</th><th>limit</th></tr>
+<tr><td class="l">limited</td><td>{{if .ClientLimited}}<span class="s FAIL">yes</span>{{else}}no{{end}}</td><td>-</td></tr>
+{{range .Client}}<tr><td class="l">{{index . 0}}</td><td>{{index . 1}}</td><td>{{index . 2}}</td></tr>
+{{end}}</table>{{end}}
 {{if .R.CatchUp}}<h2>Catch-up</h2>
 <table><tr><th class="l">cause</th><th>started (s)</th><th>catch-up (s)</th><th>recovered</th><th>threshold (events)</th></tr>
 {{range .R.CatchUp}}<tr><td class="l">{{.Cause}}</td><td>{{.StartedS}}</td><td>{{.Seconds}}</td><td>{{.Recovered}}</td><td>{{.Threshold}}</td></tr>
@@ -119,6 +130,8 @@ func RenderHTML(r *measure.Result, plots []Plot) ([]byte, error) {
 		"DeliveryStatus": passFail(DeliveryOK(r)), "DeliveryText": deliveryText(r),
 		"Gates": htmlGates(r), "Lat": htmlLatency(r), "Numbers": keyNumbers(r),
 		"Plots": htmlPlots(plots), "Scenario": prettyJSON(r.Scenario.Resolved),
+		"ClientJudged": ClientJudged(r), "ClientLimited": ClientLimited(r), "ClientText": clientText(r),
+		"ClientReasons": clientReasonList(r), "Client": clientRows(r),
 	}
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, data); err != nil {
@@ -164,7 +177,28 @@ func keyNumbers(r *measure.Result) [][2]string {
 	if rb := r.Rebuild; rb != nil {
 		rows = append(rows, [2]string{"rebuild", fmt.Sprintf("%s events/s, %s MB/s, %d events in %s s", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds))})
 	}
+	if cl := clampedText(r); cl != "" {
+		rows = append(rows, [2]string{"values clamped at the 1 h histogram top", cl})
+	}
 	return rows
+}
+
+// clientRows are the client verdict's figures: name, value, limit.
+func clientRows(r *measure.Result) [][3]string {
+	c := r.Client
+	return [][3]string{
+		{"CPU (of all cores)", num(c.CPUPercent) + "%", "< " + num(measure.ClientCPUPercent) + "%"},
+		{"send delay p99", num(c.SendDelayP99MS) + " ms", "<= " + num(measure.ClientSendDelayP99MS) + " ms"},
+		{"late fraction", num(100*c.LateFraction) + "%", "<= " + num(100*measure.ClientLateFraction) + "%"},
+	}
+}
+
+// clientReasonList is the client verdict's reasons, never empty when limited.
+func clientReasonList(r *measure.Result) []string {
+	if len(r.Client.Reasons) == 0 && r.Client.Limited {
+		return []string{ClientReasons(r)}
+	}
+	return r.Client.Reasons
 }
 
 func htmlPlots(plots []Plot) []htmlPlot {

@@ -37,8 +37,10 @@ type junitFailure struct {
 }
 
 // RenderJUnit renders junit.xml: one testcase per gate (steady-state gates
-// included), one for the delivery check and "run.complete", so CI systems
-// show failures natively. Failures carry the measured value.
+// included), one for the delivery check, "run.complete" and, when the result
+// carries the client verdict, "client" (fails when evbench itself was the
+// limit, with the reasons), so CI systems show failures natively. Failures
+// carry the measured value.
 func RenderJUnit(r *measure.Result) ([]byte, error) {
 	class := "evbench." + r.Scenario.Name + "." + r.Driver.Name
 	var cases []junitCase
@@ -55,6 +57,9 @@ func RenderJUnit(r *measure.Result) ([]byte, error) {
 	}
 	add("run.complete", r.Complete, "incomplete", complete, complete)
 	add("delivery", DeliveryOK(r), "delivery", fmt.Sprintf("delivery check: %s", deliveryText(r)), deliveryText(r))
+	if ClientJudged(r) {
+		add("client", !ClientLimited(r), "client_limited", ClientReasons(r), clientText(r))
+	}
 	for _, g := range r.SteadyState {
 		add("steady_state: "+g.Expr, g.Pass, "gate", gateStatus(g)+": "+gateDetail(g), gateDetail(g))
 	}

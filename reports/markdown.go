@@ -20,6 +20,13 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 	cell := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }
 
 	p("# evbench: %s on %s: %s\n\n", cell(r.Scenario.Name), cell(r.Driver.Name), Verdict(r))
+	if ClientLimited(r) {
+		p("> [!WARNING]\n> **CLIENT LIMITED**: evbench was the bottleneck of this run, so its figures measure evbench, not the store.\n>\n")
+		for _, x := range clientReasonList(r) {
+			p("> - %s\n", cell(x))
+		}
+		p("\n")
+	}
 	p("- Started: %s, duration %s s\n", r.StartedAt.UTC().Format(time.RFC3339), num(r.DurationS))
 	if r.Driver.Describe != "" {
 		p("- Driver: %s\n", cell(r.Driver.Describe))
@@ -59,7 +66,23 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 	if rb := r.Rebuild; rb != nil {
 		p("| rebuild | %s events/s, %s MB/s, %d events in %s s%s |\n", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds), map[bool]string{true: "", false: " (incomplete)"}[rb.Complete])
 	}
+	if cl := clampedText(r); cl != "" {
+		p("| values clamped at the 1 h histogram top | %s |\n", cl)
+	}
 	p("\n")
+
+	if ClientJudged(r) {
+		c := r.Client
+		limited := "no"
+		if c.Limited {
+			limited = "**yes** (reasons above)"
+		}
+		p("## Client\n\nWhether evbench itself was the limit of the run.\n\n| Client | Value | Limit |\n|---|---|---|\n")
+		p("| limited | %s | - |\n", limited)
+		p("| CPU (of all cores) | %s%% | < %s%% |\n", num(c.CPUPercent), num(measure.ClientCPUPercent))
+		p("| send delay p99 | %s ms | <= %s ms |\n", num(c.SendDelayP99MS), num(measure.ClientSendDelayP99MS))
+		p("| late fraction | %s%% | <= %s%% |\n\n", num(100*c.LateFraction), num(100*measure.ClientLateFraction))
+	}
 
 	if len(r.CatchUp) > 0 {
 		p("## Catch-up\n\n| Cause | Started (s) | Catch-up (s) | Recovered | Threshold (events) |\n|---|---|---|---|---|\n")

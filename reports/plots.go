@@ -116,6 +116,7 @@ func resultHists(r *measure.Result, prefix string) []NamedHist {
 	var out []NamedHist
 	for _, x := range []struct{ label, enc string }{
 		{"commit", r.Histograms.Commit}, {"service time", r.Histograms.ServiceTime}, {"end-to-end", r.Histograms.E2E},
+		{"send delay", r.Histograms.SendDelay},
 	} {
 		if x.enc == "" {
 			continue

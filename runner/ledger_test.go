@@ -2,6 +2,8 @@ package runner
 
 import (
 	"math/rand/v2"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -179,5 +181,60 @@ func BenchmarkKeyDeliverySee(b *testing.B) {
 	for b.Loop() {
 		kd := &kds[rng.IntN(len(kds))]
 		kd.see(kd.hi + 1)
+	}
+}
+
+// The delivery state depends on keys, not events: verifying four times as
+// many events over the same keys takes no more memory.
+func TestLedgerMemoryBoundedByKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates and loops over millions of events")
+	}
+	const keys = 100_000
+	heapAfter := func(events int) (uint64, verdict) {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		l := newLedger([8]byte{3}, keys)
+		seen := make([]keyDelivery, keys)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i := 0; i < events; i++ {
+			k := rng.IntN(keys)
+			l.sent[k]++
+			seen[k].see(l.sent[k])
+		}
+		v := l.check(func(k int) *keyDelivery { return &seen[k] })
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(seen)
+		runtime.KeepAlive(l)
+		return after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc), v
+	}
+	small, v1 := heapAfter(1_000_000)
+	large, v4 := heapAfter(4_000_000)
+	if v1.delivered != 1_000_000 || v4.delivered != 4_000_000 || v4.lost != 0 {
+		t.Fatalf("verdicts %+v / %+v", v1, v4)
+	}
+	if large > small+1<<20 || large > 16<<20 {
+		t.Fatalf("heap for 1M events %d B, for 4M events %d B: state grows with events", small, large)
+	}
+	t.Logf("delivery state: %d B for 1M events, %d B for 4M events over %d keys", small, large, keys)
+}
+
+func TestCheckCapacityRefusesHugeKeySpaces(t *testing.T) {
+	sc := mustParse(t, `
+name: huge
+events: {keys: {count: 100000000}}
+load: {start: 10, duration: 1s}
+consumers: {projectors: 4}
+`)
+	err := CheckCapacity(sc)
+	if err == nil || !strings.Contains(err.Error(), "events.keys.count 100000000") || !strings.Contains(err.Error(), "4 GiB limit") {
+		t.Fatalf("CheckCapacity: %v", err)
+	}
+	sc.Events.Keys.Count = 100_000
+	if err := CheckCapacity(sc); err != nil {
+		t.Fatalf("100k keys refused: %v", err)
 	}
 }

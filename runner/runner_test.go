@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
+	"github.com/evbench/evbench/reports/measure"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -134,7 +136,8 @@ consumers:
   rebuild: end
 gates: ["delivery.lost == 0", "commit.p99 < 10s"]
 `)
-	res, err := Run(context.Background(), Config{Scenario: sc, Driver: "memory", OutDir: t.TempDir()})
+	out := t.TempDir()
+	res, err := Run(context.Background(), Config{Scenario: sc, Driver: "memory", OutDir: out})
 	if err != nil {
 		t.Fatalf("run: %v (%s)", err, res.Reason)
 	}
@@ -169,6 +172,24 @@ gates: ["delivery.lost == 0", "commit.p99 < 10s"]
 	}
 	if len(res.Series.T) < 3 || len(res.Series.Lag) == 0 {
 		t.Fatalf("series too short: %d seconds, %d lag samples", len(res.Series.T), len(res.Series.Lag))
+	}
+	// The interval logs were streamed into the result directory and hold
+	// every value of the whole-run histograms.
+	for name, want := range map[string]int64{"commit": res.Commit.Count, "e2e": res.E2E.Count, "send_delay": res.SendDelay.Count, "service_time": res.ServiceTime.Count} {
+		hs, err := measure.ReadHlog(filepath.Join(out, measure.HlogNames[name]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, h := range hs {
+			n += h.TotalCount()
+		}
+		if n != want || len(hs) < 3 {
+			t.Errorf("%s.hlog: %d intervals holding %d values, want %d values", name, len(hs), n, want)
+		}
+	}
+	if res.Histograms.SendDelay == "" || res.Client.Reasons == nil || res.Client.CPUPercent <= 0 {
+		t.Errorf("send-delay histogram or client verdict missing: %+v", res.Client)
 	}
 }
 

@@ -91,12 +91,12 @@ pg_sync=$(psql -h 127.0.0.1 -d test -XAtqc "SELECT current_setting('fsync') || '
 
 # NATS sync mode: the server's config file (if any) decides; without one the
 # default applies (sync_interval 2m: acks before fsync).
-nats_sync="the default: no config file, so sync_interval 2m and a PubAck before fsync"
+nats_sync="default (no config file: sync_interval 2m, PubAck before fsync)"
 if npid=$(pgrep -x nats-server | head -1) && [ -n "$npid" ]; then
   cfg=$(tr '\0' '\n' <"/proc/$npid/cmdline" 2>/dev/null | awk 'p{print; exit} $0=="-c"||$0=="--config"||$0=="-config"{p=1}')
   if [ -n "$cfg" ]; then
     si=$(grep -Eo 'sync_interval[^,}]*' "$cfg" 2>/dev/null | head -1 || true)
-    nats_sync="config $cfg: ${si:-no sync_interval, so the default 2m and a PubAck before fsync}"
+    nats_sync="config $cfg (${si:-no sync_interval: default 2m, PubAck before fsync})"
   fi
 fi
 
@@ -479,9 +479,9 @@ Do not edit the generated parts by hand: re-run the script. The section "Ratios 
 
 Every comparison ran peer, evbench, peer, evbench; cells give round 1 / round 2 and the ratio is
 mean(evbench) / mean(peer). Messages are $SIZE B. Servers: nats-server $nats_version at 127.0.0.1:4222
-(JetStream file storage, sync: $nats_sync), PostgreSQL $pg_version at 127.0.0.1:5432
+(JetStream file storage, sync setting $nats_sync), PostgreSQL $pg_version at 127.0.0.1:5432
 (fsync/synchronous_commit: $pg_sync), Kafka protocol on franz-go's **kfake** in-process (3 brokers, in memory).
-evbench payloads: $( [ "$payload_mode" = random ] && echo "\`events.payload: random\` ($SIZE random bytes)" || echo "JSON envelopes of $SIZE B total (\`events.size\`, random content; envelopes have a floor of about 250-450 B, docs/scenarios.md): \`events.payload: random\` (exact random bytes) was not accepted by \`evbench validate\` at this revision").
+evbench payloads: $( [ "$payload_mode" = random ] && echo "\`events.payload: random\` ($SIZE random bytes)" || echo "JSON envelopes of $SIZE B total (\`events.size\`, random content; envelopes have a size floor, see docs/scenarios.md): \`events.payload: random\` (exact random bytes) was not accepted by \`evbench validate\` at this revision").
 
 \`\$COMMON\` below is: \`$COMMON_TXT\`
 
@@ -518,8 +518,10 @@ pgbench's \`insert.sql\` (the payload literal is $SIZE random bytes in the scrip
 created fresh before every pgbench run:
 
 \`\`\`sql
-$pg_sql_doc
+-- table
 $(pg_ddl)
+-- insert.sql
+$pg_sql_doc
 \`\`\`
 
 ### Fsync floor (same sitting)
@@ -566,7 +568,7 @@ EOF
   ratio uses service time; higher is worse. At $(fmt_int "$LAT_RATE")/s evbench's client and the server go idle between
   appends and pay a wake-up each time, while a closed loop keeps both hot: part of the gap is that,
   not evbench's code (natscli's \`--throughput\` at the same rate would show how much).
-- **NATS sync mode.** The machine's nats-server JetStream sync setting: $nats_sync.
+- **NATS sync mode.** The machine's nats-server JetStream sync setting is $nats_sync.
   Both tools publish to the same server in the same mode, so the comparison is fair, but with the
   default neither figure is a durable-write figure (compare the fsync floor).
 - **Postgres.** Both sides commit every transaction with synchronous_commit=on. pgbench inserts one row

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/evbench/evbench/reports"
 	"github.com/evbench/evbench/reports/measure"
 )
 
@@ -19,6 +21,9 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "\n%s on %s  [%s]  %s\n", r.Scenario.Name, r.Driver.Name, status, verdict)
+	if reports.ClientLimited(r) {
+		fmt.Fprintf(w, "  CLIENT LIMITED  evbench was the bottleneck: %s\n", reports.ClientReasons(r))
+	}
 	if r.Events.Sent == 0 && !r.Complete {
 		fmt.Fprintf(w, "  nothing was sent; result written to %s\n", out)
 		return
@@ -45,6 +50,18 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	pct("service", r.ServiceTime)
 	pct("e2e", r.E2E)
 	pct("send delay", r.SendDelay)
+	if reports.ClientJudged(r) {
+		c := r.Client
+		limited := "no"
+		if c.Limited {
+			limited = "YES"
+		}
+		fmt.Fprintf(w, "  client     cpu %.0f%%  send-delay p99 %s  late %.3g%%  limited %s\n",
+			c.CPUPercent, ms(c.SendDelayP99MS), 100*c.LateFraction, limited)
+	}
+	if cl := clamped(r.Histograms.Clamped); cl != "" {
+		fmt.Fprintf(w, "  clamped    %s (values above the 1 h histogram range, recorded as 1 h)\n", cl)
+	}
 	fmt.Fprintf(w, "  lag        max %d  p95 %d events\n", r.Lag.Max, r.Lag.P95)
 	for _, c := range r.CatchUp {
 		rec := ""
@@ -90,6 +107,18 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 		fmt.Fprintf(w, "  errors     %s x%d: %s\n", e.Op, e.Count, truncate(e.Message, 120))
 	}
 	fmt.Fprintf(w, "  result     %s\n", out)
+}
+
+// clamped lists the non-zero clamped counts by histogram name, sorted.
+func clamped(m map[string]int64) string {
+	var parts []string
+	for n, c := range m {
+		if c > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", n, c))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "  ")
 }
 
 func ms(v float64) string {

@@ -74,21 +74,10 @@ func (d *Driver) appendNow(ctx context.Context, batch []drivers.Event) ([]driver
 // the COMMIT flush; the lock is held for as short a time as possible.
 func (d *Driver) appendOneTrip(ctx context.Context, c *pgx.Conn, batch []drivers.Event) ([]drivers.Position, error) {
 	n := len(batch)
-	ids := make([][16]byte, n)
-	keys := make([]string, n)
-	types := make([]string, n)
-	payloads := make([][]byte, n)
-	seqs := make([]int64, n)
-	created := make([]int64, n)
-	for i := range batch {
-		e := &batch[i]
-		ids[i], keys[i], types[i], payloads[i] = e.ID, e.Key, e.Type, e.Payload
-		seqs[i], created[i] = int64(e.Seq), e.CreatedAt
-	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(d.sql.lockHead)
-	b.Queue(d.sql.appendAll, ids, keys, types, payloads, seqs, created)
+	b.Queue(d.sql.appendAll, appendAllArgs(batch)...)
 	b.Queue(d.sql.notify, d.n.channel, "")
 	b.Queue("COMMIT")
 	br := c.SendBatch(ctx, b)
@@ -143,6 +132,26 @@ func (d *Driver) appendOneTrip(ctx context.Context, c *pgx.Conn, batch []drivers
 		pos[i] = drivers.Position{Offset: off}
 	}
 	return pos, nil
+}
+
+// appendAllArgs encodes a batch as the arguments of appendAll ($1..$6):
+// one array per column, in batch order. It is the whole of the values
+// path's own encoding (pgx encodes the arrays); a pure function so it can
+// be benchmarked without a connection.
+func appendAllArgs(batch []drivers.Event) []any {
+	n := len(batch)
+	ids := make([][16]byte, n)
+	keys := make([]string, n)
+	types := make([]string, n)
+	payloads := make([][]byte, n)
+	seqs := make([]int64, n)
+	created := make([]int64, n)
+	for i := range batch {
+		e := &batch[i]
+		ids[i], keys[i], types[i], payloads[i] = e.ID, e.Key, e.Type, e.Payload
+		seqs[i], created[i] = int64(e.Seq), e.CreatedAt
+	}
+	return []any{ids, keys, types, payloads, seqs, created}
 }
 
 // rollback ends a failed transaction so the connection can be reused.
@@ -277,43 +286,78 @@ func (d *Driver) appendTx(ctx context.Context, c *pgx.Conn, batch []drivers.Even
 	return pos, nil
 }
 
-// write inserts the fresh events at positions last+1..., moves the head,
-// notifies and commits.
-func (d *Driver) write(ctx context.Context, c *pgx.Conn, batch []drivers.Event, p plan, last int64, versions map[string]int64) error {
+// eventColumns are the fresh events of a batch as the columns of the events
+// table (statements.columns order), numbered from last+1.
+type eventColumns struct {
+	positions []int64
+	streams   []string
+	svers     []int64
+	ids       [][16]byte
+	types     []string
+	payloads  [][]byte
+	seqs      []int64
+	created   []int64
+}
+
+// insertColumns numbers the fresh events of p at positions last+1... and
+// their stream versions after versions (the streams' current last). It
+// and copyRows or args are the whole of the two-phase path's own encoding;
+// pure functions so they can be benchmarked without a connection.
+func insertColumns(batch []drivers.Event, p plan, last int64, versions map[string]int64) eventColumns {
 	n := len(p.fresh)
 	// stream versions are 1-based: the first event of a stream is version 1
 	next := make(map[string]int64, len(p.keys))
 	for _, key := range p.keys {
 		next[key] = versions[key] + 1
 	}
-	positions := make([]int64, n)
-	streams := make([]string, n)
-	svers := make([]int64, n)
-	ids := make([][16]byte, n)
-	types := make([]string, n)
-	payloads := make([][]byte, n)
-	seqs := make([]int64, n)
-	created := make([]int64, n)
+	c := eventColumns{
+		positions: make([]int64, n),
+		streams:   make([]string, n),
+		svers:     make([]int64, n),
+		ids:       make([][16]byte, n),
+		types:     make([]string, n),
+		payloads:  make([][]byte, n),
+		seqs:      make([]int64, n),
+		created:   make([]int64, n),
+	}
 	for j, i := range p.fresh {
 		e := &batch[i]
-		positions[j] = last + 1 + int64(j)
-		streams[j] = e.Key
-		svers[j] = next[e.Key]
+		c.positions[j] = last + 1 + int64(j)
+		c.streams[j] = e.Key
+		c.svers[j] = next[e.Key]
 		next[e.Key]++
-		ids[j], types[j], payloads[j] = e.ID, e.Type, e.Payload
-		seqs[j], created[j] = int64(e.Seq), e.CreatedAt
+		c.ids[j], c.types[j], c.payloads[j] = e.ID, e.Type, e.Payload
+		c.seqs[j], c.created[j] = int64(e.Seq), e.CreatedAt
 	}
+	return c
+}
+
+// copyRows is the COPY source: one row per event, in column order.
+func (c eventColumns) copyRows() [][]any {
+	rows := make([][]any, len(c.positions))
+	for j := range rows {
+		rows[j] = []any{c.positions[j], c.streams[j], c.svers[j], c.ids[j], c.types[j], c.payloads[j], c.seqs[j], c.created[j]}
+	}
+	return rows
+}
+
+// args are the arguments of the insert statement ($1..$8).
+func (c eventColumns) args() []any {
+	return []any{c.positions, c.streams, c.svers, c.ids, c.types, c.payloads, c.seqs, c.created}
+}
+
+// write inserts the fresh events at positions last+1..., moves the head,
+// notifies and commits.
+func (d *Driver) write(ctx context.Context, c *pgx.Conn, batch []drivers.Event, p plan, last int64, versions map[string]int64) error {
+	n := len(p.fresh)
+	cols := insertColumns(batch, p, last, versions)
 	b := &pgx.Batch{}
 	if d.cfg.BatchInsert == "copy" {
-		rows := make([][]any, n)
-		for j := range rows {
-			rows[j] = []any{positions[j], streams[j], svers[j], ids[j], types[j], payloads[j], seqs[j], created[j]}
-		}
-		if _, err := c.CopyFrom(ctx, pgx.Identifier{d.cfg.Schema, d.cfg.Table}, d.sql.columns, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := c.CopyFrom(ctx, pgx.Identifier{d.cfg.Schema, d.cfg.Table}, d.sql.columns, pgx.CopyFromRows(cols.copyRows())); err != nil {
 			return fmt.Errorf("copy: %w", err)
 		}
 	} else {
-		b.Queue(d.sql.insert, positions, streams, svers, ids, types, payloads, seqs, created)
+		b.Queue(d.sql.insert, cols.args()...)
 	}
 	b.Queue(d.sql.setHead, last+int64(n))
 	b.Queue(d.sql.notify, d.n.channel, strconv.FormatInt(last+int64(n), 10))

@@ -1,0 +1,26 @@
+package kafka
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// BenchmarkEncode measures the driver's encode path: AppendAsync turns every
+// event of a batch into a *kgo.Record with toRecord (key, value and the
+// id/seq/type/created_at text headers) and hands it to franz-go, which
+// serialises the record batches itself. Pure CPU: no client, no broker.
+func BenchmarkEncode(b *testing.B) {
+	for _, n := range encodeBatchSizes {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			batch := benchEncodeEvents(n)
+			recs := make([]*kgo.Record, n)
+			measureEncode(b, n, func() {
+				for i := range batch {
+					recs[i] = toRecord(&batch[i])
+				}
+			})
+		})
+	}
+}
