@@ -1,6 +1,10 @@
 package runner
 
 import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -32,4 +36,18 @@ func (c cpuClock) percent(cores int) float64 {
 		return 0
 	}
 	return 100 * float64(c.cpu1-c.cpu0) / (float64(wall) * float64(cores))
+}
+
+// writeHeapProfile writes the live heap (after a GC) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("heap profile %s: %w", path, err)
+	}
+	return nil
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// Pacer selects the generator's waiter (internal/pace kinds: timerfd,
 	// timer, nanosleep); "" = pace.NewWaiter's default. For A/B runs.
 	Pacer string
+	// HeapProfile, when set, receives a heap profile taken when the load
+	// ends (before drain and rebuild): what the run itself holds.
+	HeapProfile string
 	Logf func(format string, args ...any)
 	// Progress, when set, is called about once a second during the load.
 	Progress func(Progress)
@@ -384,6 +387,11 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	r.gen.run(ctx)
 	r.end = time.Now()
 	r.cpu.stop()
+	if r.cfg.HeapProfile != "" {
+		if err := writeHeapProfile(r.cfg.HeapProfile); err != nil {
+			r.cfg.Logf("%v", err)
+		}
+	}
 	interrupted := ctx.Err() != nil
 	if !interrupted {
 		r.drainErr = r.drain(ctx, control)

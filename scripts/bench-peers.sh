@@ -18,7 +18,8 @@
 # Needs: NATS JetStream on 127.0.0.1:4222, PostgreSQL on 127.0.0.1:5432
 # (database test, trust auth), pgbench and psql, Go, jq or python3, and the
 # Go module proxy once for natscli. Everything targets 127.0.0.1.
-# Takes about 8-10 minutes on the 2-core VM.
+# Takes about 7 minutes on the 2-core VM (plus about a minute the first time
+# natscli is compiled).
 #
 # Environment overrides (defaults in brackets):
 #   STEP_SECONDS [8]   load length of one evbench step of a rate search
@@ -177,20 +178,21 @@ mean2() { # mean of the numeric arguments, "" when none
 }
 
 # ---------- evbench ----------
-# evb_summary RESULT_JSON: sustained achieved late scheduled failed service_p50_us commit_p50_us
+# evb_summary RESULT_JSON: sustained achieved late scheduled failed service_p50_us commit_p50_us window_full
 evb_summary() {
   if [ "$JSON" = jq ]; then
     jq -r --arg late_max "$LATE_MAX" '[ ((.complete == true) and (.events.failed == 0) and (.achieved_rate >= 0.99 * .offered_rate)
               and (.events.late <= ($late_max | tonumber) * .events.scheduled)),
             .achieved_rate, .events.late, .events.scheduled, .events.failed,
-            ((.service_time_ms.p50 // 0) * 1000), ((.commit_latency_ms.p50 // 0) * 1000) ] | map(tostring) | join(" ")' "$1"
+            ((.service_time_ms.p50 // 0) * 1000), ((.commit_latency_ms.p50 // 0) * 1000), (.events.window_full // 0) ] | map(tostring) | join(" ")' "$1"
   else
     python3 - "$1" "$LATE_MAX" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1])); e = r["events"]
 ok = r.get("complete") is True and e["failed"] == 0 and r["achieved_rate"] >= 0.99 * r["offered_rate"] and e["late"] <= float(sys.argv[2]) * e["scheduled"]
 print(str(ok).lower(), r["achieved_rate"], e["late"], e["scheduled"], e["failed"],
-      (r.get("service_time_ms") or {}).get("p50", 0) * 1000, (r.get("commit_latency_ms") or {}).get("p50", 0) * 1000)
+      (r.get("service_time_ms") or {}).get("p50", 0) * 1000, (r.get("commit_latency_ms") or {}).get("p50", 0) * 1000,
+      e.get("window_full", 0))
 EOF
   fi
 }
@@ -222,17 +224,18 @@ evb_run() {
 # S_TRACE (what was tried), S_SVC, S_COMMIT (p50 µs at S_LO).
 search() {
   local name=$1 round=$2 r=$3 up=$4 down=$5 steps=$6 proj=$7 driver=$8 dsn=${9:-}
-  local lo=0 hi=0 i line ok ach late sched failed svc com next
+  local lo=0 hi=0 i line ok ach late sched failed svc com wfull next
   S_TRACE="" S_SVC="" S_COMMIT=""
   r=$(round3 "$r")
   for ((i = 1; i <= steps; i++)); do
     [ "$r" -ge 1 ] || break
     say "  evbench $name round $round: offered $r/s"
     line=$(evb_run "$name-r$round-$i" "$r" "$STEP_SECONDS" "$proj" "$driver" "$dsn") || break
-    read -r ok ach late sched failed svc com <<<"$line"
+    read -r ok ach late sched failed svc com wfull <<<"$line"
     local verdict=no extra=""
     [ "$ok" = true ] && verdict=ok
-    [ "$failed" = 0 ] || extra=", failed $failed"
+    [ "$wfull" = 0 ] || extra+=", window full $wfull"
+    [ "$failed" = 0 ] || extra+=", failed $failed"
     S_TRACE+="$(fmt_int "$r") $verdict (achieved $(fmt_int "$ach"), late $late/$sched$extra); "
     if [ "$ok" = true ]; then
       lo=$r S_SVC=$svc S_COMMIT=$com
@@ -370,7 +373,7 @@ for round in 1 2; do
   for proj in 0 1; do
     say "  evbench nats sync latency, projectors $proj, $LAT_RATE/s"
     if out=$(evb_run "nats-lat-p$proj-r$round" "$LAT_RATE" "$LAT_SECONDS" "$proj" nats "$NATS_DSN"); then
-      read -r ok ach late sched failed svc com <<<"$out"
+      read -r ok ach late sched failed svc com _ <<<"$out"
       E[nats-sync-p$proj.$round]=$svc E[nats-sync-p$proj-commit.$round]=$com
       T[nats-sync-p$proj.$round]="$(fmt_int "$LAT_RATE")/s: achieved $(fmt_int "$ach"), late $late/$sched, service p50 $(fmt_us "$svc"), commit p50 $(fmt_us "$com")"
     fi
@@ -394,7 +397,7 @@ for round in 1 2; do
   done
   say "  evbench postgres latency, pool=1, $PG_LAT_RATE/s"
   if out=$(evb_run "pg-lat-r$round" "$PG_LAT_RATE" "$LAT_SECONDS" 0 postgres "$PG_DSN1"); then
-    read -r ok ach late sched failed svc com <<<"$out"
+    read -r ok ach late sched failed svc com _ <<<"$out"
     E[pg-lat.$round]=$svc E[pg-lat-commit.$round]=$com
     T[pg-lat.$round]="$(fmt_int "$PG_LAT_RATE")/s: achieved $(fmt_int "$ach"), late $late/$sched, service p50 $(fmt_us "$svc"), commit p50 $(fmt_us "$com")"
   fi
@@ -538,7 +541,8 @@ with others (group commit); neither the machine's NATS (default sync) nor kfake 
 
 ### evbench rate-search steps
 
-Offered rate, whether it was sustained, achieved rate and late/scheduled events, in order. Round 1
+Offered rate, whether it was sustained, achieved rate, late/scheduled events (and how many waited for
+a full in-flight window, i.e. store backpressure rather than the generator), in order. Round 1
 starts at a quarter of the peer's figure, doubles until a rate fails (halves while nothing held), then
 bisects; round 2 starts at round 1's result and moves by 10%; at most $SEARCH_STEPS steps of ${STEP_SECONDS} s.
 
@@ -564,7 +568,7 @@ EOF
   evbench's own cost.
 - **Latency rows.** Peer latency is the closed-loop round trip of one publish/insert. evbench's
   *service time* (actual send → ack) is the same quantity at a low offered rate; its *commit latency*
-  (scheduled time → ack) adds the generator's send delay (Go timers wake at most every ~1 ms here). The
+  (scheduled time → ack) adds the generator's own send delay (scheduled → actual send). The
   ratio uses service time; higher is worse. At $(fmt_int "$LAT_RATE")/s evbench's client and the server go idle between
   appends and pay a wake-up each time, while a closed loop keeps both hot: part of the gap is that,
   not evbench's code (natscli's \`--throughput\` at the same rate would show how much).

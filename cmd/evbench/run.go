@@ -38,6 +38,7 @@ type runFlags struct {
 	quiet      bool
 	pacer      string
 	cpuProfile string
+	memProfile string
 }
 
 func init() {
@@ -70,6 +71,7 @@ Exit codes: 0 ok; 1 a gate failed or events were lost; 2 bad usage or invalid sc
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines")
 	fl.StringVar(&f.pacer, "pacer", "", "generator waiter for A/B runs: timerfd (default on Linux), timer or nanosleep")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	fl.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the load to this file (go tool pprof)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -143,7 +145,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	stderr := cmd.ErrOrStderr()
 	cfg := runner.Config{
 		Scenario: sc, Driver: f.driver, DSN: dsn, KeepData: f.keepData, Reset: f.reset,
-		Toxiproxy: f.toxiproxy, Seed: f.seed, OutDir: out, Pacer: f.pacer,
+		Toxiproxy: f.toxiproxy, Seed: f.seed, OutDir: out, Pacer: f.pacer, HeapProfile: f.memProfile,
 		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "evbench: "+format+"\n", args...) },
 	}
 	if !f.quiet {

@@ -19,21 +19,37 @@ const (
 	hCreatedAt = "created_at"
 )
 
+// recordBox is a record with room for its headers: one allocation instead
+// of a record and a header slice.
+type recordBox struct {
+	rec kgo.Record
+	hdr [4]kgo.RecordHeader
+}
+
 // toRecord maps an event onto a record: Key is the record key (and so picks
-// the partition), Payload the value, the rest headers.
+// the partition), Payload the value, the rest headers. The key and the
+// header values share one buffer, each sliced to its own length and
+// capacity, so a record costs two allocations whatever the event.
 func toRecord(ev *drivers.Event) *kgo.Record {
-	id := make([]byte, 32)
-	hex.Encode(id, ev.ID[:])
-	return &kgo.Record{
-		Key:   []byte(ev.Key),
-		Value: ev.Payload,
-		Headers: []kgo.RecordHeader{
-			{Key: hID, Value: id},
-			{Key: hSeq, Value: strconv.AppendUint(nil, ev.Seq, 10)},
-			{Key: hType, Value: []byte(ev.Type)},
-			{Key: hCreatedAt, Value: strconv.AppendInt(nil, ev.CreatedAt, 10)},
-		},
-	}
+	buf := make([]byte, 0, len(ev.Key)+32+20+len(ev.Type)+20) // 20: longest decimal uint64/int64
+	buf = append(buf, ev.Key...)
+	k := len(buf)
+	buf = hex.AppendEncode(buf, ev.ID[:])
+	i := len(buf)
+	buf = strconv.AppendUint(buf, ev.Seq, 10)
+	s := len(buf)
+	buf = append(buf, ev.Type...)
+	t := len(buf)
+	buf = strconv.AppendInt(buf, ev.CreatedAt, 10)
+	c := len(buf)
+	b := &recordBox{hdr: [4]kgo.RecordHeader{
+		{Key: hID, Value: buf[k:i:i]},
+		{Key: hSeq, Value: buf[i:s:s]},
+		{Key: hType, Value: buf[s:t:t]},
+		{Key: hCreatedAt, Value: buf[t:c:c]},
+	}}
+	b.rec = kgo.Record{Key: buf[:k:k], Value: ev.Payload, Headers: b.hdr[:]}
+	return &b.rec
 }
 
 // fromRecord is the inverse of toRecord.

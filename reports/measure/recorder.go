@@ -56,6 +56,18 @@ func countsIndex(v int64) int {
 	return int((bucket+1)<<geom.subHalfMagnitude + sub - geom.subHalfCount)
 }
 
+// valueAt is the lowest value counted at index i (hdrhistogram-go's
+// valueFromIndex), so an interval can be refilled bucket by bucket.
+func valueAt(i int) int64 {
+	bucket := int64(i>>geom.subHalfMagnitude) - 1
+	sub := int64(i)&(geom.subHalfCount-1) + geom.subHalfCount
+	if bucket < 0 {
+		sub -= geom.subHalfCount
+		bucket = 0
+	}
+	return sub << (uint(bucket) + geom.unitMagnitude)
+}
+
 // Summary is one closed interval reduced to what the per-second series and
 // the live display need: a few dozen bytes instead of a ~200 KB histogram.
 type Summary struct {
@@ -65,7 +77,7 @@ type Summary struct {
 }
 
 // IntervalSink receives every closed interval histogram, in order (the .hlog
-// writer). The histogram is only valid during the call.
+// writer). The histogram is only valid during the call: it is reused.
 type IntervalSink interface {
 	WriteInterval(h *hdr.Histogram) error
 }
@@ -94,7 +106,7 @@ type Recorder struct {
 	sink      IntervalSink
 	sinkErr   error
 	total     *hdr.Histogram
-	snapshot  []int64
+	interval  *hdr.Histogram // reused for every closed interval
 	next      int64 // index of the interval the active array belongs to
 	closed    int64 // values in closed intervals
 	summaries []Summary
@@ -103,8 +115,7 @@ type Recorder struct {
 // NewRecorder starts a recorder whose intervals are counted from start.
 // sink may be nil: intervals are then only summarised.
 func NewRecorder(name string, start time.Time, sink IntervalSink) *Recorder {
-	r := &Recorder{name: name, start: start, sink: sink, total: NewHistogram(),
-		snapshot: make([]int64, geom.countsLen)}
+	r := &Recorder{name: name, start: start, sink: sink, total: NewHistogram(), interval: NewHistogram()}
 	r.bufs[0] = make([]int64, geom.countsLen)
 	r.bufs[1] = make([]int64, geom.countsLen)
 	return r
@@ -174,14 +185,17 @@ func (r *Recorder) closeLocked(end int64) {
 	old := r.active.Load()
 	r.active.Store(1 - old)
 	buf := r.bufs[old]
+	h := r.interval
+	h.Reset()
 	var n int64
 	for i := range buf {
+		if atomic.LoadInt64(&buf[i]) == 0 {
+			continue
+		}
 		c := atomic.SwapInt64(&buf[i], 0)
-		r.snapshot[i] = c
+		_ = h.RecordValues(valueAt(i), c)
 		n += c
 	}
-	h := hdr.Import(&hdr.Snapshot{LowestTrackableValue: HistLowest, HighestTrackableValue: HistHighest,
-		SignificantFigures: HistDigits, Counts: r.snapshot})
 	startMs := r.start.Add(time.Duration(r.next) * time.Second).UnixMilli()
 	h.SetStartTimeMs(startMs)
 	h.SetEndTimeMs(startMs + (end-r.next)*1000)

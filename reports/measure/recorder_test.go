@@ -38,12 +38,15 @@ func TestGeometryMatchesHdr(t *testing.T) {
 		if want[i] != mine[i] {
 			t.Fatalf("bucket %d: recorder %d, library %d", i, mine[i], want[i])
 		}
+		if got := countsIndex(valueAt(i)); got != i {
+			t.Fatalf("valueAt(%d) = %d lands in bucket %d", i, valueAt(i), got)
+		}
 	}
 }
 
 type memSink struct{ hs []*hdr.Histogram }
 
-func (m *memSink) WriteInterval(h *hdr.Histogram) error { m.hs = append(m.hs, h); return nil }
+func (m *memSink) WriteInterval(h *hdr.Histogram) error { m.hs = append(m.hs, h.Clone()); return nil }
 
 func TestRecorderConcurrentExactCounts(t *testing.T) {
 	start := time.Now()
