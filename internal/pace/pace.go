@@ -41,7 +41,7 @@
 //
 // Cost: a wait is a timerfd_settime(2) and, after the wake, a read(2); the
 // runtime's own park, wake and idle work (futex, epoll_wait, sysmon) is most
-// of the 17-46 µs of process CPU per wait measured below, as it would be
+// of the 17-42 µs of process CPU per wait measured below, as it would be
 // for any goroutine woken from the network. A wait whose due has passed
 // makes no system call and allocates nothing; a cancellable ctx costs a
 // context.AfterFunc (about 0.5 µs, 2 allocations) per wait that blocks.
@@ -55,48 +55,57 @@
 //
 // # Measured
 //
-// 2-core Firecracker VM (Linux 6.18, Go 1.26.8, shared: runs started when
-// the machine was 94-99% idle, though other jobs started during runs 2-4),
-// five runs of
+// 2-core Firecracker VM (Linux 6.18, Go 1.26.8), shared with other jobs:
+// four runs, each started and ended with the machine 95-99% idle, of
 //
 //	go test -run '^$' -bench Lateness ./internal/pace/
 //
-// Open-loop lateness (return - due) at 1,000 and 10,000 waits/s, µs, per
-// run; behind-% is the share of waits whose due had passed on entry:
+// Open-loop lateness (return - due) at 1,000 and 10,000 waits/s in µs, range
+// over the runs; behind-% is the share of waits whose due had passed on
+// entry, cpu the whole process's CPU per wait:
 //
-//	               p50      p99                    behind-%   cpu-µs/op
-//	timerfd/1k     14-22    68, 81, 148, 191, 291  0-0.25     32-46
-//	timerfd/10k    7.3-9.3  31, 39, 80, 85, 2191   0.3-1 (6)  17-21
-//	timer/1k       500-540  1044-1249              5.3-7.5    25-33
-//	timer/10k      514-534  1048-1450              89         3.2-3.8
-//	nanosleep/1k   53-85    1133-2734              20-40      28-41
-//	nanosleep/10k  539-609  1111-1206 (38240)      89-91      3.6-5.7
+//	               p50      p99        max        behind-%   cpu-µs/op
+//	timerfd/1k     16-23    52-119     353-925    0          30-42
+//	timerfd/10k    7.0-9.8  19-54      150-1719   0.07-0.32  17-22
+//	timer/1k       512-535  1046-1069  1083-1249  5.4-6.0    24-33
+//	timer/10k      513-523  1050-1056  1108-2851  89         2.6-3.9
+//	nanosleep/1k   5.4-25   42-323     394-1681   0-0.08     35-41
+//	nanosleep/10k  6.0-7.8  53-100     577-1486   0.2-1.0    41-42
 //
-// The timer and nanosleep waiters cannot pace 10,000/s: they fall behind
-// and return at once for the next nine waits (hence their low CPU per
-// wait). With a loopback TCP echo ping-pong (64 B, one in flight, 40-150k
-// round trips/s) in the process (BenchmarkLatenessWithEcho):
+// The timer waiter cannot pace 10,000/s: it falls behind and returns at
+// once for the next nine waits (hence its low CPU per wait). In a process
+// with nothing else to do nanosleep is as precise as the timerfd (its
+// 80 µs final spin buys the lower p50 and costs the CPU). In earlier
+// sittings overlapped by other jobs the timerfd's p99 reached 2.2 ms and
+// the other kinds' tails grew likewise: on a busy machine the tail is the
+// CPU scheduler's.
 //
-//	                  p50            p99             echo p50  echo p99
-//	none (echo only)  -              -               5.6-8.8   13-23
-//	timerfd/1k        13-20          38-362 (3303)   6.2-9.8   21-29
-//	timerfd/10k       8.5-13         23-70           6.9-12    19-29
-//	timer/1k          16,000-18,800  59,000-153,000  6.2-9.5   15-22
-//	timer/10k         14,200-19,900  77,000-211,000  5.7-9.3   12-19 (175)
-//	nanosleep/1k      8-16,300       4,000-93,000    6.2-9.1   14-19
-//	nanosleep/10k     3,400-22,300   53,000-150,000  6.3-8.7   18-49
+// With a loopback TCP echo ping-pong (64 B, one in flight, 90-150k round
+// trips/s, about one core) in the process, BenchmarkLatenessWithEcho, same
+// runs:
 //
-// Beside the echo the runtime timer fires many milliseconds late (a
+//	                  p50            p99              echo p50  echo p99
+//	none (echo only)  -              -                6.0-10.3  15-28
+//	timerfd/1k        13-18          46-70            6.0-9.3   20-31
+//	timerfd/10k       11-14          48-82            6.4-10.4  28-58
+//	timer/1k          17,600-24,800  110,000-149,000  6.3-10.1  14-25
+//	timer/10k         16,600-20,000  85,000-131,000   6.2-10.0  15-28
+//	nanosleep/1k      5.3-22         2,045-4,297      6.0-10.1  17-45
+//	nanosleep/10k     41-1,083       3,410-3,815      5.6-10.2  29-74
+//
+// Beside the echo the runtime timer fires tens of milliseconds late (a
 // runtime trace shows no matching run-queue delay: the goroutine stays
-// blocked on the timer), while the timerfd waiter keeps its idle figures.
-// The echo's own round trip moves a few µs at p99 with the timerfd waiter,
-// which, unlike the others, really wakes 10,000 times a second.
+// blocked on the timer), the nanosleep waiter's P holds leave it
+// milliseconds late at p99 and stretch the echo's tail, and the timerfd
+// waiter keeps its idle figures. Its 10,000 real wake-ups a second
+// (about 20% of a core on a machine the echo half fills) still move the
+// echo's p99 by a few tens of µs.
 //
 // A final yield-spin (arming 25 µs early, then runtime.Gosched until due)
 // cut the timerfd p50 to 0.2-7 µs but cost 6-22 µs more CPU per wait and
 // left the tail to the CPU scheduler; 10 µs bought less. The targets
-// (p50 ≤ 50 µs, p99 ≤ 250 µs) hold without it (p99 went over only in
-// run 2, which another job overlapped), so there is none.
+// (p50 ≤ 50 µs, p99 ≤ 250 µs) hold without it on a quiet machine, so there
+// is none.
 package pace
 
 import (

@@ -27,10 +27,12 @@ var HlogNames = map[string]string{
 // keeps every closed interval. Timestamps are relative to BaseTime (start
 // rounded down to the second, since the BaseTime line carries whole seconds).
 type HlogWriter struct {
-	path string
-	f    *os.File
-	bw   *bufio.Writer
-	lw   *hdr.HistogramLogWriter
+	path   string
+	f      *os.File
+	bw     *bufio.Writer
+	lw     *hdr.HistogramLogWriter
+	baseMs int64
+	enc    encoder
 }
 
 // CreateHlog creates path and writes the log header for a run started at start.
@@ -51,6 +53,7 @@ func (w *HlogWriter) header(start time.Time) error {
 	w.lw = hdr.NewHistogramLogWriter(w.bw)
 	startMs := start.UnixMilli()
 	baseMs := startMs - startMs%1000
+	w.baseMs = baseMs
 	w.lw.SetBaseTime(baseMs)
 	return errors.Join(
 		w.lw.OutputLogFormatVersion(),
@@ -62,9 +65,18 @@ func (w *HlogWriter) header(start time.Time) error {
 	)
 }
 
-// WriteInterval appends one interval histogram (StartTimeMs/EndTimeMs set).
-func (w *HlogWriter) WriteInterval(h *hdr.Histogram) error {
-	if err := w.lw.OutputIntervalHistogram(h); err != nil {
+// WriteInterval appends one interval (StartTimeMs/EndTimeMs set on h;
+// counts in the shared geometry, or nil to take them from h, which must
+// then have the shared geometry).
+func (w *HlogWriter) WriteInterval(h *hdr.Histogram, counts []int64) error {
+	if counts == nil {
+		counts = h.Export().Counts
+	}
+	var maxNs int64
+	if h.TotalCount() > 0 {
+		maxNs = h.Max()
+	}
+	if _, err := w.bw.Write(w.enc.intervalLine(h.Tag(), w.baseMs, h.StartTimeMs(), h.EndTimeMs(), maxNs, counts)); err != nil {
 		return err
 	}
 	return w.bw.Flush()
@@ -104,7 +116,7 @@ func WriteHlog(w io.Writer, start time.Time, intervals []Interval) error {
 			h.SetStartTimeMs(startMs + int64(iv.StartS*1000))
 			h.SetEndTimeMs(startMs + int64(iv.EndS*1000))
 		}
-		err = hw.WriteInterval(h)
+		err = hw.WriteInterval(h, nil)
 	}
 	return errors.Join(err, bw.Flush())
 }

@@ -76,10 +76,11 @@ type Summary struct {
 	P50, P95, P99, Max float64 // ms; 0 when Count is 0
 }
 
-// IntervalSink receives every closed interval histogram, in order (the .hlog
-// writer). The histogram is only valid during the call: it is reused.
+// IntervalSink receives every closed interval, in order (the .hlog writer):
+// its histogram (StartTimeMs, EndTimeMs and tag set) and the same counts in
+// the shared geometry. Both are only valid during the call: they are reused.
 type IntervalSink interface {
-	WriteInterval(h *hdr.Histogram) error
+	WriteInterval(h *hdr.Histogram, counts []int64) error
 }
 
 // Recorder records latencies from any number of goroutines without a lock:
@@ -107,6 +108,7 @@ type Recorder struct {
 	sinkErr   error
 	total     *hdr.Histogram
 	interval  *hdr.Histogram // reused for every closed interval
+	counts    []int64        // the same, as raw counts for the sink
 	next      int64 // index of the interval the active array belongs to
 	closed    int64 // values in closed intervals
 	summaries []Summary
@@ -115,7 +117,8 @@ type Recorder struct {
 // NewRecorder starts a recorder whose intervals are counted from start.
 // sink may be nil: intervals are then only summarised.
 func NewRecorder(name string, start time.Time, sink IntervalSink) *Recorder {
-	r := &Recorder{name: name, start: start, sink: sink, total: NewHistogram(), interval: NewHistogram()}
+	r := &Recorder{name: name, start: start, sink: sink, total: NewHistogram(), interval: NewHistogram(),
+		counts: make([]int64, geom.countsLen)}
 	r.bufs[0] = make([]int64, geom.countsLen)
 	r.bufs[1] = make([]int64, geom.countsLen)
 	return r
@@ -190,9 +193,11 @@ func (r *Recorder) closeLocked(end int64) {
 	var n int64
 	for i := range buf {
 		if atomic.LoadInt64(&buf[i]) == 0 {
+			r.counts[i] = 0
 			continue
 		}
 		c := atomic.SwapInt64(&buf[i], 0)
+		r.counts[i] = c
 		_ = h.RecordValues(valueAt(i), c)
 		n += c
 	}
@@ -209,7 +214,7 @@ func (r *Recorder) closeLocked(end int64) {
 	r.closed += n
 	r.summaries = append(r.summaries, s)
 	if r.sink != nil && r.sinkErr == nil {
-		if err := r.sink.WriteInterval(h); err != nil {
+		if err := r.sink.WriteInterval(h, r.counts); err != nil {
 			r.sinkErr = fmt.Errorf("measure: %s interval log: %w", r.name, err)
 		}
 	}

@@ -46,7 +46,10 @@ func TestGeometryMatchesHdr(t *testing.T) {
 
 type memSink struct{ hs []*hdr.Histogram }
 
-func (m *memSink) WriteInterval(h *hdr.Histogram) error { m.hs = append(m.hs, h.Clone()); return nil }
+func (m *memSink) WriteInterval(h *hdr.Histogram, _ []int64) error {
+	m.hs = append(m.hs, h.Clone())
+	return nil
+}
 
 func TestRecorderConcurrentExactCounts(t *testing.T) {
 	start := time.Now()
@@ -161,6 +164,43 @@ func BenchmarkRoll(b *testing.B) {
 	r := NewRecorder("commit", start, nil)
 	for i := 0; i < b.N; i++ {
 		r.Record(time.Duration(1000 + i))
+		r.Roll(start.Add(time.Duration(i+1) * time.Second))
+	}
+}
+
+// The hand-written V2 encoder must produce what hdrhistogram-go decodes to
+// the same histogram, percentiles and all.
+func TestEncoderMatchesLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var e encoder
+	for _, n := range []int{0, 1, 10, 10_000} {
+		h := NewHistogram()
+		for i := 0; i < n; i++ {
+			_ = h.RecordValue(int64(rng.ExpFloat64() * 3e6))
+		}
+		got, err := hdr.Decode(e.encode(nil, h.Export().Counts))
+		if err != nil {
+			t.Fatalf("%d values: decode: %v", n, err)
+		}
+		if !got.Equals(h) && (got.TotalCount() != h.TotalCount() || got.ValueAtQuantile(99.9) != h.ValueAtQuantile(99.9) || got.Max() != h.Max()) {
+			t.Fatalf("%d values: decoded count %d p99.9 %d max %d, want %d %d %d", n, got.TotalCount(), got.ValueAtQuantile(99.9), got.Max(), h.TotalCount(), h.ValueAtQuantile(99.9), h.Max())
+		}
+	}
+}
+
+func BenchmarkHlogWrite(b *testing.B) {
+	start := time.Now()
+	w, err := CreateHlog(filepath.Join(b.TempDir(), "x.hlog"), start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	r := NewRecorder("commit", start, w)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < 1000; j++ {
+			r.Record(time.Duration(200_000 + j*1000))
+		}
 		r.Roll(start.Add(time.Duration(i+1) * time.Second))
 	}
 }
