@@ -50,7 +50,7 @@ type Config struct {
 	// HeapProfile, when set, receives a heap profile taken when the load
 	// ends (before drain and rebuild): what the run itself holds.
 	HeapProfile string
-	Logf func(format string, args ...any)
+	Logf        func(format string, args ...any)
 	// Progress, when set, is called about once a second during the load.
 	Progress func(Progress)
 }

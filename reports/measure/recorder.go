@@ -109,8 +109,8 @@ type Recorder struct {
 	total     *hdr.Histogram
 	interval  *hdr.Histogram // reused for every closed interval
 	counts    []int64        // the same, as raw counts for the sink
-	next      int64 // index of the interval the active array belongs to
-	closed    int64 // values in closed intervals
+	next      int64          // index of the interval the active array belongs to
+	closed    int64          // values in closed intervals
 	summaries []Summary
 }
 
