@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -111,6 +112,7 @@ type payloadRef struct {
 type store struct {
 	mu                 sync.Mutex
 	chunks             [][]slot
+	mem                *offHeap
 	n                  int64
 	strs               []string
 	strIndex           map[string]uint32
@@ -124,8 +126,10 @@ type store struct {
 }
 
 func newStore() *store {
-	return &store{recent: make(map[[16]byte]int64, dedupeGeneration), older: make(map[[16]byte]int64, dedupeGeneration),
-		strIndex: map[string]uint32{}, payIndex: map[payloadRef]uint32{}, wake: make(chan struct{})}
+	s := &store{recent: make(map[[16]byte]int64, dedupeGeneration), older: make(map[[16]byte]int64, dedupeGeneration),
+		strIndex: map[string]uint32{}, payIndex: map[payloadRef]uint32{}, wake: make(chan struct{}), mem: &offHeap{}}
+	runtime.AddCleanup(s, (*offHeap).release, s.mem)
+	return s
 }
 
 // internCacheSize is the number of entries of the direct-mapped caches in
@@ -194,7 +198,7 @@ func (s *store) event(off int64) drivers.Event {
 
 func (s *store) add(ev *drivers.Event) int64 {
 	if s.n&(chunkSize-1) == 0 && s.n>>chunkBits == int64(len(s.chunks)) {
-		s.chunks = append(s.chunks, make([]slot, chunkSize))
+		s.chunks = append(s.chunks, s.mem.chunk())
 	}
 	off := s.n
 	*s.at(off) = slot{id: ev.ID, seq: ev.Seq, createdAt: ev.CreatedAt, key: s.str(ev.Key), typ: s.str(ev.Type), payload: s.payload(ev.Payload)}
