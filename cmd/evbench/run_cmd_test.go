@@ -23,6 +23,9 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown driver", []string{"run", "burst", "--driver", "kafak"}, exitUsage, false, `unknown driver "kafak"`},
 		{"invalid scenario", []string{"run", "burst", "--set", "load.start=-5"}, exitUsage, false, "load.start"},
 		{"faults on memory", []string{"run", "burst", "--driver", "memory", "--set", "faults=[{at: 0s, for: 1s, path: consumer, kind: partition}]"}, exitUsage, false, "no network connection"},
+		{"random payload too small", []string{"run", "burst", "--driver", "memory", "--set", "events.payload=random", "--set", "events.size={min: 8, max: 8}"}, exitUsage, false, "events.size"},
+		{"random_ratio out of range", []string{"run", "burst", "--driver", "memory", "--set", "events.payload=random", "--set", "events.random_ratio=1.5"}, exitUsage, false, "random_ratio"},
+		{"delivery state too large", []string{"run", "burst", "--driver", "memory", "--set", "events.keys.count=100000000", "--set", "consumers.projectors=4"}, exitUsage, false, "GiB limit"},
 		{"unreachable store", []string{"run", "burst", "--dsn", "refstore://127.0.0.1:1", "--duration", "2s", "-q"}, exitIncomplete, false, "127.0.0.1:1"},
 	}
 	for i, tc := range tests {
