@@ -18,6 +18,13 @@ import (
 // latency still counts from the scheduled time either way.
 const lateThreshold = 5 * time.Millisecond
 
+// coalesceGap is the shortest time between two generator wake-ups. Each
+// wake-up costs ~10-40 µs of CPU (a timerfd read through the netpoller);
+// at 60,000 events/s one per event used a sixth of a core. Events due
+// within the gap go out together, at most this much late: send delay
+// shows it, and it is far below the late threshold.
+const coalesceGap = 50 * time.Microsecond
+
 // generator is the open-loop load generator. Every event's due time comes
 // from the schedule and the run's start; appends are asynchronous within an
 // in-flight window. When the window is full the generator waits, and the
@@ -104,6 +111,7 @@ func (g *generator) run(ctx context.Context) {
 	}
 	cur := g.sched.Cursor()
 	due := make([]time.Time, 0, g.batch)
+	var prevWake time.Time
 	for {
 		due = due[:0]
 		first := int64(-1)
@@ -121,13 +129,19 @@ func (g *generator) run(ctx context.Context) {
 			return
 		}
 		g.scheduled.Add(int64(len(due)))
-		// Sleep until the batch is due (its last event), unless already late:
-		// at high rates one wake-up sends every batch already due.
+		// Sleep until the batch is due (its last event), unless already late.
+		// Wake-ups are at least coalesceGap apart: at high rates one
+		// wake-up sends every batch due by then.
 		if last := due[len(due)-1]; time.Until(last) > 0 {
-			if !waiter.Until(ctx, last) {
+			wake := last
+			if min := prevWake.Add(coalesceGap); wake.Before(min) {
+				wake = min
+			}
+			if !waiter.Until(ctx, wake) {
 				g.scheduled.Add(-int64(len(due)))
 				return
 			}
+			prevWake = wake
 		} else {
 			select {
 			case <-ctx.Done():
