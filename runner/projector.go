@@ -32,6 +32,9 @@ type projector struct {
 	errs   *errorCounter
 
 	model map[string]*keyState
+	// slab holds the first keys' states, allocated with the map before the
+	// run (up to warmKeys), so memory does not grow as keys are first seen.
+	slab []keyState
 
 	mu      sync.Mutex
 	cursor  drivers.Cursor
@@ -45,7 +48,8 @@ type projector struct {
 func newProjector(id int, drv drivers.Driver, from drivers.Cursor, l *ledger, e2e *measure.Recorder, errs *errorCounter) *projector {
 	return &projector{
 		id: id, drv: drv, ledger: l, e2e: e2e, errs: errs,
-		model: map[string]*keyState{}, cursor: from.Clone(), resumed: make(chan struct{}),
+		model: make(map[string]*keyState, min(len(l.sent), warmKeys)), slab: make([]keyState, min(len(l.sent), warmKeys)),
+		cursor: from.Clone(), resumed: make(chan struct{}),
 	}
 }
 
@@ -138,7 +142,11 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 		}
 		ks := p.model[d.Key]
 		if ks == nil {
-			ks = &keyState{}
+			if n := len(p.slab); n > 0 {
+				ks, p.slab = &p.slab[n-1], p.slab[:n-1]
+			} else {
+				ks = &keyState{}
+			}
 			p.model[d.Key] = ks
 		}
 		switch ks.see(d.Seq) {
