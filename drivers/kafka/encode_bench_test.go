@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"github.com/evbench/evbench/drivers/drivertest"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -12,11 +13,11 @@ import (
 // id/seq/type/created_at text headers) and hands it to franz-go, which
 // serialises the record batches itself. Pure CPU: no client, no broker.
 func BenchmarkEncode(b *testing.B) {
-	for _, n := range encodeBatchSizes {
+	for _, n := range drivertest.EncodeBatchSizes {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			batch := benchEncodeEvents(n)
+			batch := drivertest.EncodeEvents(n)
 			recs := make([]*kgo.Record, n)
-			measureEncode(b, n, func() {
+			drivertest.MeasureEncode(b, n, func() {
 				for i := range batch {
 					recs[i] = toRecord(&batch[i])
 				}

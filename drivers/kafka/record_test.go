@@ -36,7 +36,7 @@ func toRecordV0(ev *drivers.Event) *kgo.Record {
 // and the edges: empty key and type (Kafka tells an empty key from a null
 // one), extreme numbers, a long and a non-ASCII key, a nil payload.
 func recordTestEvents() []drivers.Event {
-	evs := append(benchEncodeEvents(3), drivertest.Events(8, 3)...)
+	evs := append(drivertest.EncodeEvents(3), drivertest.Events(8, 3)...)
 	var maxID [16]byte
 	for i := range maxID {
 		maxID[i] = 0xff
@@ -79,7 +79,7 @@ func TestToRecordMatchesV0(t *testing.T) {
 // TestToRecordSlicesAreSeparate: the key and header values share a buffer;
 // appending to one must never overwrite the next.
 func TestToRecordSlicesAreSeparate(t *testing.T) {
-	ev := benchEncodeEvents(1)[0]
+	ev := drivertest.EncodeEvents(1)[0]
 	r := toRecord(&ev)
 	want := toRecordV0(&ev)
 	_ = append(r.Key, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/evbench/evbench/drivers/drivertest"
 	"testing"
 )
 
@@ -18,13 +19,13 @@ const memoryRotate = 1 << 20
 // take the cheaper dedupe path.
 func BenchmarkEncode(b *testing.B) {
 	ctx := context.Background()
-	for _, n := range encodeBatchSizes {
+	for _, n := range drivertest.EncodeBatchSizes {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			batch := benchEncodeEvents(n)
+			batch := drivertest.EncodeEvents(n)
 			d := New()
 			var next uint64
 			stored := 0
-			measureEncode(b, n, func() {
+			drivertest.MeasureEncode(b, n, func() {
 				if stored+n > memoryRotate {
 					b.StopTimer()
 					d, stored = New(), 0

@@ -2,6 +2,7 @@ package nats
 
 import (
 	"fmt"
+	"github.com/evbench/evbench/drivers/drivertest"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -17,11 +18,11 @@ func BenchmarkEncode(b *testing.B) {
 		b.Fatal(err)
 	}
 	d := &Driver{cfg: cfg}
-	for _, n := range encodeBatchSizes {
+	for _, n := range drivertest.EncodeBatchSizes {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			batch := benchEncodeEvents(n)
+			batch := drivertest.EncodeEvents(n)
 			msgs := make([]*nats.Msg, n)
-			measureEncode(b, n, func() {
+			drivertest.MeasureEncode(b, n, func() {
 				for i := range batch {
 					msgs[i] = d.toMsg(&batch[i])
 				}

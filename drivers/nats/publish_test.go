@@ -46,7 +46,7 @@ func headerLines(h nats.Header) []string {
 }
 
 func msgTestEvents() []drivers.Event {
-	evs := append(benchEncodeEvents(3), drivertest.Events(8, 3)...)
+	evs := append(drivertest.EncodeEvents(3), drivertest.Events(8, 3)...)
 	var maxID [16]byte
 	for i := range maxID {
 		maxID[i] = 0xff

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"github.com/evbench/evbench/drivers/drivertest"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -31,18 +32,18 @@ var copyColumnOIDs = []uint32{pgtype.Int8OID, pgtype.TextOID, pgtype.Int8OID, pg
 //     pgx's unexported encodeCopyValue loop: field count, then length and
 //     pgtype.Map.Encode per value).
 func BenchmarkEncode(b *testing.B) {
-	for _, n := range encodeBatchSizes {
-		batch := benchEncodeEvents(n)
+	for _, n := range drivertest.EncodeBatchSizes {
+		batch := drivertest.EncodeEvents(n)
 		b.Run(fmt.Sprintf("values/batch=%d", n), func(b *testing.B) {
 			var args []any
-			measureEncode(b, n, func() { args = appendAllArgs(batch) })
+			drivertest.MeasureEncode(b, n, func() { args = appendAllArgs(batch) })
 			_ = args
 		})
 		b.Run(fmt.Sprintf("values+pgx/batch=%d", n), func(b *testing.B) {
 			m := pgtype.NewMap()
 			sd := &pgconn.StatementDescription{ParamOIDs: appendAllParamOIDs}
 			var eqb pgx.ExtendedQueryBuilder
-			measureEncode(b, n, func() {
+			drivertest.MeasureEncode(b, n, func() {
 				if err := eqb.Build(m, sd, appendAllArgs(batch)); err != nil {
 					b.Fatal(err)
 				}
@@ -52,13 +53,13 @@ func BenchmarkEncode(b *testing.B) {
 		versions := map[string]int64{"order-123": 40_000}
 		b.Run(fmt.Sprintf("copy/batch=%d", n), func(b *testing.B) {
 			var rows [][]any
-			measureEncode(b, n, func() { rows = insertColumns(batch, p, 1_000_000, versions).copyRows() })
+			drivertest.MeasureEncode(b, n, func() { rows = insertColumns(batch, p, 1_000_000, versions).copyRows() })
 			_ = rows
 		})
 		b.Run(fmt.Sprintf("copy+pgx/batch=%d", n), func(b *testing.B) {
 			m := pgtype.NewMap()
 			var buf []byte
-			measureEncode(b, n, func() {
+			drivertest.MeasureEncode(b, n, func() {
 				var err error
 				buf, err = encodeCopyRows(m, buf[:0], insertColumns(batch, p, 1_000_000, versions).copyRows())
 				if err != nil {

@@ -2,6 +2,7 @@ package refstore
 
 import (
 	"fmt"
+	"github.com/evbench/evbench/drivers/drivertest"
 	"testing"
 )
 
@@ -11,12 +12,12 @@ import (
 // writer goroutine recycles; here one buffer is reused the same way. Pure
 // CPU: no connection, no server.
 func BenchmarkEncode(b *testing.B) {
-	for _, n := range encodeBatchSizes {
+	for _, n := range drivertest.EncodeBatchSizes {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			batch := benchEncodeEvents(n)
+			batch := drivertest.EncodeEvents(n)
 			var buf []byte
 			var id uint32
-			measureEncode(b, n, func() {
+			drivertest.MeasureEncode(b, n, func() {
 				id++
 				buf = appendFrame(buf[:0], id, ExpectAny, batch)
 			})

@@ -1,4 +1,4 @@
-package kafka
+package drivertest
 
 import (
 	"encoding/binary"
@@ -9,23 +9,23 @@ import (
 	"github.com/evbench/evbench/drivers"
 )
 
-// encodeBatchSizes are the batch sizes BenchmarkEncode runs: one event per
+// EncodeBatchSizes are the batch sizes every driver's BenchmarkEncode runs: one event per
 // append (the open-loop generator's usual call) and a batch of 100.
-var encodeBatchSizes = []int{1, 100}
+var EncodeBatchSizes = []int{1, 100}
 
-// encodePayloadSize is the payload of every event BenchmarkEncode encodes.
-const encodePayloadSize = 400
+// EncodePayloadSize is the payload of every event BenchmarkEncode encodes.
+const EncodePayloadSize = 400
 
-// benchEncodeEvents returns n events built the way the harness's generator
+// EncodeEvents returns n events built the way the harness's generator
 // builds them (runner/source.go, runner/ledger.go): an ID of an 8-byte run
 // prefix and a big-endian event number, one key per append ("order-123"),
 // consecutive per-key sequence numbers, type "OrderPlaced", every payload
 // sharing one 400-byte slice (the harness's payload pool), and CreatedAt a
-// current unix-ns time. This file is the same in every driver package that
-// has a BenchmarkEncode, so their figures compare.
-func benchEncodeEvents(n int) []drivers.Event {
+// current unix-ns time. Every driver's BenchmarkEncode uses it, so their
+// figures compare.
+func EncodeEvents(n int) []drivers.Event {
 	env := `{"id":"0b9e6a3c-4f1d-4c2a-9d8e-7f6a5b4c3d2e","type":"OrderPlaced","version":1,"correlationId":"c0ffee00-0000-4000-8000-000000000001","causationId":"c0ffee00-0000-4000-8000-000000000002","timestamp":"2026-01-01T00:00:00.000000000Z","data":{"note":"`
-	payload := []byte(env + strings.Repeat("x", encodePayloadSize-len(env)-3) + `"}}`)
+	payload := []byte(env + strings.Repeat("x", EncodePayloadSize-len(env)-3) + `"}}`)
 	evs := make([]drivers.Event, n)
 	for i := range evs {
 		var id [16]byte
@@ -43,10 +43,10 @@ func benchEncodeEvents(n int) []drivers.Event {
 	return evs
 }
 
-// measureEncode runs encode (which encodes one batch of events events) in
+// MeasureEncode runs encode (which encodes one batch of events events) in
 // the benchmark loop and reports, besides ns/op and allocs/op (per batch),
 // ns/event and allocs/event so batch sizes and drivers compare.
-func measureEncode(b *testing.B, events int, encode func()) {
+func MeasureEncode(b *testing.B, events int, encode func()) {
 	b.Helper()
 	b.ReportAllocs()
 	var before, after runtime.MemStats
@@ -58,14 +58,4 @@ func measureEncode(b *testing.B, events int, encode func()) {
 	total := float64(b.N) * float64(events)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/event")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/event")
-}
-
-func TestBenchEncodeEvents(t *testing.T) {
-	evs := benchEncodeEvents(3)
-	if len(evs[0].Payload) != encodePayloadSize || &evs[0].Payload[0] != &evs[2].Payload[0] {
-		t.Fatalf("payload: %d bytes, shared %v; want %d bytes shared", len(evs[0].Payload), &evs[0].Payload[0] == &evs[2].Payload[0], encodePayloadSize)
-	}
-	if evs[0].ID == evs[1].ID || evs[1].Seq != evs[0].Seq+1 {
-		t.Fatalf("want distinct IDs and consecutive Seqs: %+v", evs[:2])
-	}
 }
