@@ -151,10 +151,13 @@ func (r *Recorder) RecordN(d time.Duration, n int64) {
 // since the previous Roll belong to the first interval it closes; later
 // ones it closes are empty (the caller was late).
 func (r *Recorder) Roll(now time.Time) {
-	sec := int64(now.Sub(r.start) / time.Second)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.next < sec {
+	r.rollLocked(now)
+}
+
+func (r *Recorder) rollLocked(now time.Time) {
+	for sec := int64(now.Sub(r.start) / time.Second); r.next < sec; {
 		r.closeLocked(r.next + 1)
 	}
 }
@@ -162,12 +165,9 @@ func (r *Recorder) Roll(now time.Time) {
 // Close closes the interval in progress (however short) and every one
 // before now: the end of the run.
 func (r *Recorder) Close(now time.Time) {
-	sec := int64(now.Sub(r.start) / time.Second)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.next < sec {
-		r.closeLocked(r.next + 1)
-	}
+	r.rollLocked(now)
 	if r.pendingLocked() {
 		r.closeLocked(r.next + 1)
 	}
