@@ -199,7 +199,11 @@ func (r *run) commitRecoveries(faults []measure.FaultWindow) []measure.CommitRec
 		}
 		pre, err := measure.ReadIntervals(r.hlogPath("commit"), r.start, f.AtS-10, f.AtS)
 		if err != nil {
+			// Without the pre-fault level nothing can be said: an entry that
+			// never recovered fails a commit_recovery.max gate instead of the
+			// fault silently vanishing from the result.
 			r.cfg.Logf("commit recovery: %v", err)
+			out = append(out, measure.CommitRecovery{Cause: fmt.Sprintf("fault %s on %s at %.1fs (interval log unreadable: %v)", f.Kind, f.Path, f.AtS, err), StartedS: f.AtS + f.ForS})
 			continue
 		}
 		if c, ok := commitRecovery(pre, summaries, f); ok {

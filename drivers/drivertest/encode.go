@@ -2,6 +2,7 @@ package drivertest
 
 import (
 	"encoding/binary"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -58,4 +59,22 @@ func MeasureEncode(b *testing.B, events int, encode func()) {
 	total := float64(b.N) * float64(events)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/event")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/event")
+}
+
+// EncodeEdgeEvents are EncodeEvents(3) and the conformance suite's Events,
+// plus the edges an encoder must round-trip: the zero event, an empty key
+// and type with a maximal ID and extreme numbers, a long key and type with a
+// nil payload, and a non-ASCII key with subject/topic metacharacters.
+func EncodeEdgeEvents() []drivers.Event {
+	evs := append(EncodeEvents(3), Events(8, 3)...)
+	var maxID [16]byte
+	for i := range maxID {
+		maxID[i] = 0xff
+	}
+	return append(evs,
+		drivers.Event{},
+		drivers.Event{ID: maxID, Key: "", Seq: math.MaxUint64, Type: "", Payload: []byte{}, CreatedAt: math.MinInt64},
+		drivers.Event{Key: strings.Repeat("k", 300), Seq: 1, Type: strings.Repeat("T", 200), Payload: nil, CreatedAt: math.MaxInt64},
+		drivers.Event{Key: "café ✓/a.b*c>", Seq: 99, Type: "Ünïcode", Payload: []byte("{}"), CreatedAt: -1},
+	)
 }

@@ -2,10 +2,8 @@ package kafka
 
 import (
 	"encoding/hex"
-	"math"
 	"reflect"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -35,19 +33,7 @@ func toRecordV0(ev *drivers.Event) *kgo.Record {
 // recordTestEvents covers the harness's events, the conformance suite's,
 // and the edges: empty key and type (Kafka tells an empty key from a null
 // one), extreme numbers, a long and a non-ASCII key, a nil payload.
-func recordTestEvents() []drivers.Event {
-	evs := append(drivertest.EncodeEvents(3), drivertest.Events(8, 3)...)
-	var maxID [16]byte
-	for i := range maxID {
-		maxID[i] = 0xff
-	}
-	return append(evs,
-		drivers.Event{},
-		drivers.Event{ID: maxID, Key: "", Seq: math.MaxUint64, Type: "", Payload: []byte{}, CreatedAt: math.MinInt64},
-		drivers.Event{Key: strings.Repeat("k", 300), Seq: 1, Type: strings.Repeat("T", 200), Payload: nil, CreatedAt: math.MaxInt64},
-		drivers.Event{Key: "café ✓/a.b*c>", Seq: 99, Type: "Ünïcode", Payload: []byte("{}"), CreatedAt: -1},
-	)
-}
+func recordTestEvents() []drivers.Event { return drivertest.EncodeEdgeEvents() }
 
 // TestToRecordMatchesV0 proves the packed toRecord produces the same
 // record content as before, byte for byte: key (nil-ness included), value

@@ -2,11 +2,9 @@ package nats
 
 import (
 	"encoding/hex"
-	"math"
 	"reflect"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -45,19 +43,7 @@ func headerLines(h nats.Header) []string {
 	return lines
 }
 
-func msgTestEvents() []drivers.Event {
-	evs := append(drivertest.EncodeEvents(3), drivertest.Events(8, 3)...)
-	var maxID [16]byte
-	for i := range maxID {
-		maxID[i] = 0xff
-	}
-	return append(evs,
-		drivers.Event{},
-		drivers.Event{ID: maxID, Key: "", Seq: math.MaxUint64, Type: "", Payload: []byte{}, CreatedAt: math.MinInt64},
-		drivers.Event{Key: strings.Repeat("k", 300), Seq: 1, Type: strings.Repeat("T", 200), Payload: nil, CreatedAt: math.MaxInt64},
-		drivers.Event{Key: "café ✓/a.b*c>", Seq: 99, Type: "Ünïcode", Payload: []byte("{}"), CreatedAt: -1}, // sanitised: Evbench-Key header
-	)
-}
+func msgTestEvents() []drivers.Event { return drivertest.EncodeEdgeEvents() }
 
 // TestToMsgMatchesV0 proves the packed toMsg produces the same message as
 // before: subject, data and every header value (what PublishMsgAsync
