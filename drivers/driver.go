@@ -182,3 +182,12 @@ func AppendAndWait(ctx context.Context, a AsyncAppender, batch []Event) ([]Posit
 	r := <-ch
 	return r.pos, r.err
 }
+
+// BatchAtomicity is implemented by drivers that declare whether one Append
+// of several events lands all-or-nothing (one transaction or one fsync'd
+// record group) or as independent writes that may land in part (N produces
+// or publishes). The result reports it as driver.batch_atomic, because
+// events.batch means a different thing on each kind of store.
+type BatchAtomicity interface {
+	BatchAtomic() bool
+}

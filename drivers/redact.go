@@ -1,6 +1,9 @@
 package drivers
 
-import "net/url"
+import (
+	"net/url"
+	"strings"
+)
 
 // RedactDSN masks the password of a URL-shaped DSN and any query parameter
 // named password, so DSNs can be logged and written to result.json.
@@ -34,4 +37,18 @@ func (r Registration) RedactDSN(dsn string) string {
 		return r.Redact(dsn)
 	}
 	return RedactDSN(dsn)
+}
+
+// Scrub returns text with every secret of dsn masked (the password of its
+// userinfo and of password-like query parameters, raw and escaped), for
+// error messages and log lines that may echo a DSN.
+func Scrub(text, dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return text
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		text = strings.ReplaceAll(text, pw, "xxxxx")
+	}
+	return text
 }
