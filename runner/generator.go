@@ -11,6 +11,7 @@ import (
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/internal/pace"
 	"github.com/evbench/evbench/reports/measure"
+	"github.com/evbench/evbench/scenarios"
 )
 
 // lateThreshold: an event sent this long after its scheduled time counts as
@@ -45,11 +46,23 @@ type generator struct {
 	ledger *ledger
 	waiter *pace.Waiter
 
-	commit, service, sendDelay *measure.Recorder
-	errs                       *errorCounter
+	commit, service, sendDelay, failedLat *measure.Recorder
+	errs                                  *errorCounter
+	outages                               *outageTracker
+	// retry is the client retry policy (load.retry); nil: a failed append
+	// is final.
+	retry *scenarios.Retry
 
 	scheduled, sent, acked, failed, late, windowFull atomic.Int64
+	retried, gaveUp                                  atomic.Int64
 	lastAck                                          atomic.Int64 // unix ns of the latest ack
+
+	// submit sends a job to the store (AppendAsync or a worker); retries
+	// call it again from their timer.
+	submit func(*job)
+	// stopped is set once the run was interrupted: pending retries give up
+	// instead of trying again.
+	stopped atomic.Bool
 
 	jobs     []*job
 	free     chan *job // jobs not in flight; its capacity is the window
@@ -65,9 +78,12 @@ type job struct {
 	due      []time.Time
 	key      int32
 	firstSeq uint64
-	sentAt   time.Time
+	sentAt   time.Time // the latest try
+	firstAt  time.Time // the first try, for load.retry.deadline
+	tries    int
 	state    atomic.Int32 // jobIdle, jobPending
 	done     func([]drivers.Position, error)
+	resend   func()
 }
 
 const (
@@ -83,25 +99,25 @@ func (g *generator) run(ctx context.Context) {
 	for i := range g.jobs {
 		j := &job{g: g, events: make([]drivers.Event, 0, g.batch), due: make([]time.Time, 0, g.batch)}
 		j.done = j.answer
+		j.resend = j.retryNow
 		g.jobs[i] = j
 		g.free <- j
 	}
 	// Appends get their own context: an interrupted run still lets in-flight
 	// appends finish (their outcome is data), up to appendGrace.
 	actx, cancelAppends := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelAppends()
-	var submit func(*job)
-	var workers []chan *job
+	defer cancelAppends() // after settle: stops the workers
 	if g.async != nil {
-		submit = func(j *job) { g.async.AppendAsync(actx, j.events, j.done) }
+		g.submit = func(j *job) { g.async.AppendAsync(actx, j.events, j.done) }
 	} else {
-		workers, submit = g.startWorkers(actx)
+		g.submit = g.startWorkers(actx)
 	}
 	defer func() {
-		for _, w := range workers {
-			close(w)
+		if ctx.Err() != nil {
+			g.stopped.Store(true)
 		}
 		g.settle(ctx, cancelAppends)
+		g.stopped.Store(true)
 	}()
 
 	waiter := g.waiter
@@ -173,6 +189,7 @@ func (g *generator) run(ctx context.Context) {
 			j.events[i].CreatedAt = j.due[i].UnixNano()
 		}
 		j.sentAt = time.Now()
+		j.firstAt, j.tries = j.sentAt, 1
 		var late int64
 		for _, d := range j.due {
 			delay := j.sentAt.Sub(d)
@@ -187,7 +204,7 @@ func (g *generator) run(ctx context.Context) {
 		g.sent.Add(int64(len(j.events)))
 		g.inflight.Add(1)
 		j.state.Store(jobPending)
-		submit(j)
+		g.submit(j)
 	}
 }
 
@@ -217,6 +234,7 @@ func (g *generator) settle(ctx context.Context, cancelAppends context.CancelFunc
 		return
 	case <-time.After(grace):
 	}
+	g.stopped.Store(true) // pending retries give up from here on
 	cancelAppends()
 	select {
 	case <-done:
@@ -225,41 +243,112 @@ func (g *generator) settle(ctx context.Context, cancelAppends context.CancelFunc
 	}
 	for _, j := range g.jobs {
 		if j.state.CompareAndSwap(jobPending, jobIdle) {
-			g.finish(j, errNoAnswer, time.Now(), false)
+			now := time.Now()
+			g.tryFailed(j, errNoAnswer, now)
+			g.finish(j, errNoAnswer, now, false)
 		}
 	}
 }
 
 // startWorkers runs one goroutine per window slot (capped); a key always
 // goes to the same worker, so appends of one key never overlap and the
-// per-key order the projector checks is well defined.
-func (g *generator) startWorkers(ctx context.Context) ([]chan *job, func(*job)) {
+// per-key order the projector checks is well defined. Workers stop when
+// ctx ends (after settle), so a retry timer firing late can never send on
+// a closed channel.
+func (g *generator) startWorkers(ctx context.Context) func(*job) {
 	n := min(g.window, 256)
 	workers := make([]chan *job, n)
 	for i := range workers {
 		ch := make(chan *job, 4)
 		workers[i] = ch
 		go func() {
-			for j := range ch {
-				j.done(g.drv.Append(ctx, j.events))
+			for {
+				select {
+				case j := <-ch:
+					j.done(g.drv.Append(ctx, j.events))
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 	}
 	seed := maphash.MakeSeed()
-	return workers, func(j *job) {
+	return func(j *job) {
 		w := maphash.String(seed, j.events[0].Key) % uint64(n)
-		workers[w] <- j
+		select {
+		case workers[w] <- j:
+		case <-ctx.Done():
+			j.done(nil, ctx.Err())
+		}
 	}
 }
 
-// answer is the append's completion (job.done): it records the outcome
-// once; an answer that comes after settle gave up on the job is ignored.
+// answer is the append's completion (job.done): it records the try, and
+// either schedules a retry (load.retry) or records the outcome, once; an
+// answer that comes after settle gave up on the job is ignored.
 func (j *job) answer(_ []drivers.Position, err error) {
 	now := time.Now()
+	g := j.g
+	if err != nil {
+		if j.state.Load() != jobPending {
+			return
+		}
+		g.tryFailed(j, err, now)
+		if g.retryLater(j, now) {
+			return
+		}
+	}
 	if j.state.CompareAndSwap(jobPending, jobIdle) {
-		j.g.finish(j, err, now, true)
+		g.finish(j, err, now, true)
 	}
 }
+
+// tryFailed counts one failed try: its error, and the outage it opens or
+// extends.
+func (g *generator) tryFailed(j *job, err error, now time.Time) {
+	n := int64(len(j.events))
+	g.errs.add(opAppend, err, n)
+	g.outages.fail(opAppend, now, n)
+}
+
+// retryLater schedules the next try of a failed append when the policy
+// allows one: tries left, within the deadline, the run not interrupted.
+// The job keeps its window slot meanwhile, as a real client's request
+// would hold its connection or semaphore.
+func (g *generator) retryLater(j *job, now time.Time) bool {
+	p := g.retry
+	if p == nil || j.tries >= p.Attempts || g.stopped.Load() {
+		return false
+	}
+	wait := p.Wait(j.tries)
+	if p.Deadline > 0 && now.Add(wait).Sub(j.firstAt) > p.Deadline.D() {
+		return false
+	}
+	if j.tries == 1 {
+		g.retried.Add(int64(len(j.events)))
+	}
+	j.tries++
+	time.AfterFunc(wait, j.resend)
+	return true
+}
+
+// retryNow is the retry timer's callback (job.resend): the same events,
+// the same IDs, again.
+func (j *job) retryNow() {
+	g := j.g
+	if j.state.Load() != jobPending {
+		return // settle gave up on it meanwhile
+	}
+	if g.stopped.Load() {
+		j.answer(nil, errRetryStopped)
+		return
+	}
+	j.sentAt = time.Now()
+	g.submit(j)
+}
+
+// errRetryStopped ends a retry the interrupted run will not wait for.
+var errRetryStopped = errors.New("retry abandoned: the run was interrupted")
 
 // finish records the outcome of one append; reuse returns the job to the
 // window (settle's give-ups are not reused: the store may still hold them).
@@ -267,7 +356,12 @@ func (g *generator) finish(j *job, err error, now time.Time, reuse bool) {
 	n := int64(len(j.events))
 	if err != nil {
 		g.failed.Add(n)
-		g.errs.add("append", err, n)
+		if g.retry != nil && !g.stopped.Load() {
+			g.gaveUp.Add(n)
+		}
+		for _, d := range j.due {
+			g.failedLat.Record(now.Sub(d))
+		}
 		g.ledger.fail(j.key, j.firstSeq, len(j.events))
 	} else {
 		g.service.RecordN(now.Sub(j.sentAt), n)
@@ -276,6 +370,10 @@ func (g *generator) finish(j *job, err error, now time.Time, reuse bool) {
 		}
 		g.acked.Add(n)
 		g.lastAck.Store(now.UnixNano())
+		g.outages.ok(opAppend, now)
+		if j.tries > 1 {
+			g.ledger.retriedOK(j.key, j.firstSeq, len(j.events))
+		}
 	}
 	if reuse {
 		g.free <- j

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ type lagSampler struct {
 	start      time.Time
 	every      time.Duration
 	errs       *errorCounter
+	outages    *outageTracker
 
 	mu      sync.Mutex
 	samples []lagSample
@@ -55,10 +57,12 @@ func (s *lagSampler) sample(ctx context.Context) (int64, bool) {
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
-			s.errs.add("head", err, 1)
+			s.errs.add(opHead, err, 1)
+			s.outages.fail(opHead, time.Now(), 1)
 		}
 		return 0, false
 	}
+	s.outages.ok(opHead, time.Now())
 	var worst int64
 	for _, p := range s.projectors {
 		if l := drivers.Lag(head, p.position()); l > worst {
@@ -89,6 +93,7 @@ type catchUpResult struct {
 	seconds   float64
 	recovered bool
 	threshold int64
+	note      string
 }
 
 const (
@@ -99,8 +104,10 @@ const (
 // catchUp applies DESIGN.md's definition: steady-state lag is
 // max(1 s of load at the disruption's end, lag p95 over the window before
 // it started); catch-up ends at the first sample at or below it that stays
-// at or below it for holdFor.
-func catchUp(samples []lagSample, d disruption, rateAtEnd float64) catchUpResult {
+// at or below it for holdFor. "Stays" must be seen: a gap between samples
+// longer than two sampling intervals (the head could not be read) breaks
+// the hold, and a hold cut short by the end of the run is not recovered.
+func catchUp(samples []lagSample, d disruption, rateAtEnd float64, every time.Duration) catchUpResult {
 	res := catchUpResult{cause: d.cause, end: d.end}
 	var pre []int64
 	for _, s := range samples {
@@ -116,11 +123,15 @@ func catchUp(samples []lagSample, d disruption, rateAtEnd float64) catchUpResult
 		threshold = 1
 	}
 	res.threshold = threshold
+	maxGap := 2 * every
 	var candidate time.Duration = -1
-	last := d.end
+	last := time.Duration(-1)
 	for _, s := range samples {
 		if s.t < d.end {
 			continue
+		}
+		if last >= 0 && s.t-last > maxGap {
+			candidate = -1 // unseen for too long: the hold starts again
 		}
 		last = s.t
 		if s.lag > threshold {
@@ -136,14 +147,16 @@ func catchUp(samples []lagSample, d disruption, rateAtEnd float64) catchUpResult
 			return res
 		}
 	}
-	// Lag was back when sampling stopped but the hold time was cut short by
-	// the end of the run: count it as recovered at the candidate.
-	if candidate >= 0 {
-		res.recovered = true
-		res.seconds = (candidate - d.end).Seconds()
-		return res
+	if last < 0 {
+		last = d.end
 	}
 	res.seconds = (last - d.end).Seconds()
+	if candidate >= 0 {
+		// Lag was back when sampling stopped, but the run ended before it
+		// could be seen to stay there for the hold time.
+		res.note = fmt.Sprintf("lag was back at or below %d at %.1fs but the run ended %.2fs later, before the %v hold; not counted as recovered",
+			threshold, candidate.Seconds(), (last - candidate).Seconds(), holdFor)
+	}
 	return res
 }
 

@@ -7,34 +7,57 @@ import (
 	"testing"
 )
 
-// refVerdict is the per-event reference the bounded ledger must agree with:
-// one state per event, one delivery count per event.
+// refEvent is the per-event reference the bounded ledger must agree with:
+// one state per event, per projector how often it arrived and whether it
+// first arrived after a later event of its key.
 type refEvent struct {
-	key   int
-	seq   uint64
-	acked bool
-	seen  int
+	key     int
+	seq     uint64
+	acked   bool
+	retried bool // acknowledged after a retry
+	seen    []int
+	late    []bool
 }
 
-func refCheck(evs []refEvent) verdict {
+// refCheck classifies per event, over the projectors in ps (all of them
+// for the whole-run verdict, one for a projector's own).
+func refCheck(evs []refEvent, ps ...int) verdict {
 	var v verdict
 	for _, e := range evs {
-		if e.seen > 0 {
+		any, every, dup, late := false, true, false, false
+		for _, p := range ps {
+			any = any || e.seen[p] > 0
+			every = every && e.seen[p] > 0
+			dup = dup || e.seen[p] > 1
+			late = late || e.late[p]
+		}
+		if every {
 			v.delivered++
 		}
-		if e.seen > 1 {
-			v.duplicated += int64(e.seen - 1)
+		if dup {
+			v.duplicated++
 		}
 		if !e.acked {
 			v.ambiguous++
-			if e.seen > 0 {
+			if any {
 				v.unexpected++
 			}
-		} else if e.seen == 0 {
+			continue
+		}
+		if !every {
 			v.lost++
+		}
+		if late && e.retried {
+			v.retryReordered++
+		} else if late {
+			v.reordered++
 		}
 	}
 	return v
+}
+
+func single(kd func(k int) *keyDelivery) []func(k int) *keyDelivery {
+	return []func(k int) *keyDelivery{kd}
 }
 
 func TestLedgerVerdict(t *testing.T) {
@@ -54,19 +77,57 @@ func TestLedgerVerdict(t *testing.T) {
 			reorders++
 		}
 	}
-	v := l.check(func(k int) *keyDelivery {
+	v, each := l.check(single(func(k int) *keyDelivery {
 		if k == 0 {
 			return &kd
 		}
 		return nil
-	})
-	v.duplicated = int64(dups)
+	}))
 	want := verdict{lost: 3, duplicated: 1, unexpected: 1, ambiguous: 2, delivered: 4}
-	if v != want || reorders != 0 {
-		t.Fatalf("verdict %+v (reorders %d), want %+v", v, reorders, want)
+	if v != want || each[0] != want || reorders != 0 || dups != 1 {
+		t.Fatalf("verdict %+v / %+v (reorders %d), want %+v", v, each[0], reorders, want)
 	}
-	if !l.ours(ptr(l.eventID(4))) || l.ours(ptr(newLedger([8]byte{2}, 1).eventID(4))) {
+	if !l.ours(ptr(l.eventID(0, 4))) || l.ours(ptr(newLedger([8]byte{2}, 1).eventID(0, 4))) {
 		t.Fatal("ours() does not tell this run's events from another's")
+	}
+}
+
+// Counts are per event, not summed over projectors: one event lost by both
+// of two projectors is lost once; one lost by one of them is lost too.
+func TestLedgerCountsEventsNotProjectorSums(t *testing.T) {
+	l := newLedger([8]byte{1}, 1)
+	l.sent[0] = 4
+	var a, b keyDelivery
+	for _, s := range []uint64{1, 2, 4} { // 3 lost in both
+		a.see(s)
+		b.see(s)
+	}
+	all, each := l.check([]func(int) *keyDelivery{func(int) *keyDelivery { return &a }, func(int) *keyDelivery { return &b }})
+	if all.lost != 1 || each[0].lost != 1 || each[1].lost != 1 || all.delivered != 3 {
+		t.Fatalf("all %+v each %+v: want 1 event lost", all, each)
+	}
+	var c keyDelivery
+	for _, s := range []uint64{1, 2, 3, 4, 4} { // c got everything, 4 twice
+		c.see(s)
+	}
+	all, _ = l.check([]func(int) *keyDelivery{func(int) *keyDelivery { return &a }, func(int) *keyDelivery { return &c }})
+	if all.lost != 1 || all.delivered != 3 || all.duplicated != 1 {
+		t.Fatalf("lost by one projector of two: %+v", all)
+	}
+}
+
+// IDs carry key and sequence, so the projector can check them.
+func TestEventIDRoundTrip(t *testing.T) {
+	l := newLedger([8]byte{1, 2, 3, 4, 5, 6, 7, 8}, 1)
+	for _, c := range []struct {
+		key int32
+		seq uint64
+	}{{0, 1}, {7, 1 << 39}, {1<<31 - 1, idFieldMax}} {
+		id := l.eventID(c.key, c.seq)
+		k, s := decodeID(&id)
+		if k != uint64(c.key) || s != c.seq || !l.ours(&id) {
+			t.Fatalf("eventID(%d, %d) decodes to %d, %d", c.key, c.seq, k, s)
+		}
 	}
 }
 
@@ -107,11 +168,12 @@ func TestKeyDeliveryReorder(t *testing.T) {
 }
 
 // The bounded ledger classifies exactly as one state per event would, on a
-// faulty store: it loses, duplicates, reorders, and lands some failed
-// appends. This is the checker shown to fire on every fault it exists for.
+// faulty store seen by three projectors: it loses, duplicates, reorders,
+// lands some failed appends, and the client retried some appends. This is
+// the checker shown to fire on every fault it exists for.
 func TestLedgerMatchesPerEventReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	const keys, events = 500, 200_000
+	const keys, events, projectors = 500, 200_000, 3
 	l := newLedger([8]byte{9}, keys)
 	var evs []refEvent
 	byKey := make([][]int, keys)
@@ -120,56 +182,83 @@ func TestLedgerMatchesPerEventReference(t *testing.T) {
 		batch := 1 + rng.IntN(4)
 		first := l.sent[k] + 1
 		acked := rng.IntN(50) != 0
+		retried := acked && rng.IntN(30) == 0
 		for i := 0; i < batch; i++ {
 			byKey[k] = append(byKey[k], len(evs))
-			evs = append(evs, refEvent{key: k, seq: first + uint64(i), acked: acked})
+			evs = append(evs, refEvent{key: k, seq: first + uint64(i), acked: acked, retried: retried,
+				seen: make([]int, projectors), late: make([]bool, projectors)})
 		}
 		l.sent[k] += uint64(batch)
 		if !acked {
 			l.fail(int32(k), first, batch)
 		}
+		if retried {
+			l.retriedOK(int32(k), first, batch)
+		}
 		n += batch
 	}
-	// The store: per key, drop 1%, duplicate 1%, swap neighbours 1%, and
-	// land half of the failed appends.
-	seen := make([]*keyDelivery, keys)
-	var dups int64
+	// The store: per key, land half of the failed appends, drop 1%; each
+	// projector then sees its own duplicates (1%) and swaps (1%).
+	seen := make([][]*keyDelivery, projectors)
+	for p := range seen {
+		seen[p] = make([]*keyDelivery, keys)
+	}
 	for k := 0; k < keys; k++ {
-		var order []int
+		var stored []int
 		for _, i := range byKey[k] {
-			e := &evs[i]
-			if !e.acked && rng.IntN(2) == 0 {
+			if !evs[i].acked && rng.IntN(2) == 0 {
 				continue
 			}
 			if rng.IntN(100) == 0 {
-				continue // lost
+				continue // lost by the store: every projector misses it
 			}
-			order = append(order, i)
-			if rng.IntN(100) == 0 {
-				order = append(order, i) // duplicated
-			}
+			stored = append(stored, i)
 		}
-		for i := 1; i < len(order); i++ {
-			if rng.IntN(100) == 0 {
-				order[i-1], order[i] = order[i], order[i-1]
+		for p := 0; p < projectors; p++ {
+			var order []int
+			for _, i := range stored {
+				if rng.IntN(300) == 0 {
+					continue // lost on this projector's path only
+				}
+				order = append(order, i)
+				if rng.IntN(100) == 0 {
+					order = append(order, i) // duplicated
+				}
 			}
-		}
-		kd := &keyDelivery{}
-		for _, i := range order {
-			evs[i].seen++
-			if kd.see(evs[i].seq) == deliveredAgain {
-				dups++
+			for i := 1; i < len(order); i++ {
+				if rng.IntN(100) == 0 {
+					order[i-1], order[i] = order[i], order[i-1]
+				}
 			}
+			kd := &keyDelivery{}
+			var hi uint64
+			for _, i := range order {
+				e := &evs[i]
+				if e.seen[p] == 0 && e.seq < hi {
+					e.late[p] = true
+				}
+				hi = max(hi, e.seq)
+				e.seen[p]++
+				kd.see(e.seq)
+			}
+			seen[p][k] = kd
 		}
-		seen[k] = kd
 	}
-	got := l.check(func(k int) *keyDelivery { return seen[k] })
-	got.duplicated = dups
-	want := refCheck(evs)
-	if got != want {
-		t.Fatalf("ledger %+v\nreference %+v", got, want)
+	views := make([]func(int) *keyDelivery, projectors)
+	for p := range views {
+		views[p] = func(k int) *keyDelivery { return seen[p][k] }
 	}
-	if want.lost == 0 || want.duplicated == 0 || want.unexpected == 0 {
+	all, each := l.check(views)
+	want := refCheck(evs, 0, 1, 2)
+	if all != want {
+		t.Fatalf("ledger %+v\nreference %+v", all, want)
+	}
+	for p := range each {
+		if w := refCheck(evs, p); each[p] != w {
+			t.Fatalf("projector %d: ledger %+v\nreference %+v", p, each[p], w)
+		}
+	}
+	if want.lost == 0 || want.duplicated == 0 || want.unexpected == 0 || want.reordered == 0 || want.retryReordered == 0 {
 		t.Fatalf("the fault model produced no faults: %+v", want)
 	}
 }
@@ -203,7 +292,7 @@ func TestLedgerMemoryBoundedByKeys(t *testing.T) {
 			l.sent[k]++
 			seen[k].see(l.sent[k])
 		}
-		v := l.check(func(k int) *keyDelivery { return &seen[k] })
+		v, _ := l.check(single(func(k int) *keyDelivery { return &seen[k] }))
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)

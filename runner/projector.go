@@ -16,13 +16,17 @@ import (
 // real projection would fold, kept small) and what it saw of the key's
 // sequence, for the delivery check.
 type keyState struct {
+	name  string // the key, as its first event named it
 	count int64
 	keyDelivery
 }
 
 // projector subscribes from the run's start cursor, applies every event to
 // an in-memory read model, records end-to-end latency for first deliveries,
-// and keeps the delivery ledger the verifier checks. A pause cancels its
+// and keeps the delivery ledger the verifier checks. The key and sequence
+// an event was appended with come from its ID, so an event the store hands
+// back under another key or sequence is caught (misrouted), not folded into
+// the wrong aggregate. A pause cancels its
 // subscription; resume subscribes again from its cursor.
 type projector struct {
 	id     int
@@ -31,7 +35,11 @@ type projector struct {
 	e2e    *measure.Recorder
 	errs   *errorCounter
 
-	model map[string]*keyState
+	// clock turns an event's scheduled wall time into the run's monotonic
+	// clock, so a wall-clock step during the run cannot skew e2e latency.
+	clock runClock
+
+	model map[int32]*keyState
 	// slab holds the first keys' states, allocated with the map before the
 	// run (up to warmKeys), so memory does not grow as keys are first seen.
 	slab []keyState
@@ -42,13 +50,15 @@ type projector struct {
 	cancel  context.CancelFunc
 	resumed chan struct{}
 
-	delivered, foreign, reordered, duplicated, bytes atomic.Int64
+	outages *outageTracker
+
+	delivered, foreign, misrouted, bytes atomic.Int64
 }
 
-func newProjector(id int, drv drivers.Driver, from drivers.Cursor, l *ledger, e2e *measure.Recorder, errs *errorCounter) *projector {
+func newProjector(id int, drv drivers.Driver, from drivers.Cursor, l *ledger, e2e *measure.Recorder, errs *errorCounter, clock runClock, outages *outageTracker) *projector {
 	return &projector{
-		id: id, drv: drv, ledger: l, e2e: e2e, errs: errs,
-		model: make(map[string]*keyState, min(len(l.sent), warmKeys)), slab: make([]keyState, min(len(l.sent), warmKeys)),
+		id: id, drv: drv, ledger: l, e2e: e2e, errs: errs, clock: clock, outages: outages,
+		model: make(map[int32]*keyState, min(len(l.sent), warmKeys)), slab: make([]keyState, min(len(l.sent), warmKeys)),
 		cursor: from.Clone(), resumed: make(chan struct{}),
 	}
 }
@@ -117,6 +127,7 @@ func (p *projector) run(ctx context.Context) {
 			err = errors.New("subscription ended without an error")
 		}
 		p.errs.add("subscribe", err, 1)
+		p.outages.fail(opSubscribe, time.Now(), 1)
 		select {
 		case <-ctx.Done():
 			return
@@ -131,8 +142,9 @@ func (p *projector) run(ctx context.Context) {
 // apply folds a batch into the read model and the per-key delivery state.
 func (p *projector) apply(batch []drivers.Delivered) error {
 	now := time.Now()
-	nowNS := now.UnixNano()
-	var bytes, foreign, reordered, dups int64
+	p.outages.ok(opSubscribe, now)
+	elapsed := p.clock.since(now)
+	var bytes, foreign, misrouted int64
 	for i := range batch {
 		d := &batch[i]
 		bytes += int64(len(d.Payload))
@@ -140,24 +152,34 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 			foreign++
 			continue
 		}
-		ks := p.model[d.Key]
+		key, seq := decodeID(&d.ID)
+		if seq != d.Seq || key >= uint64(len(p.ledger.sent)) {
+			misrouted++
+			continue
+		}
+		ks := p.model[int32(key)]
 		if ks == nil {
+			name := scenarios.KeyName(int(key))
+			if name != d.Key {
+				misrouted++
+				continue
+			}
 			if n := len(p.slab); n > 0 {
 				ks, p.slab = &p.slab[n-1], p.slab[:n-1]
 			} else {
 				ks = &keyState{}
 			}
-			p.model[d.Key] = ks
-		}
-		switch ks.see(d.Seq) {
-		case deliveredAgain:
-			dups++ // counted by the verifier, not applied twice
+			ks.name = name
+			p.model[int32(key)] = ks
+		} else if ks.name != d.Key {
+			misrouted++
 			continue
-		case deliveredReordered:
-			reordered++
+		}
+		if ks.see(seq) == deliveredAgain {
+			continue // counted by the verifier, not applied twice
 		}
 		ks.count++
-		p.e2e.Record(time.Duration(nowNS - d.CreatedAt))
+		p.e2e.Record(elapsed - p.clock.offset(d.CreatedAt))
 	}
 	p.mu.Lock()
 	for i := range batch {
@@ -174,11 +196,8 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 	if foreign > 0 {
 		p.foreign.Add(foreign)
 	}
-	if reordered > 0 {
-		p.reordered.Add(reordered)
-	}
-	if dups > 0 {
-		p.duplicated.Add(dups)
+	if misrouted > 0 {
+		p.misrouted.Add(misrouted)
 	}
 	return nil
 }
@@ -186,7 +205,7 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 // seenKey returns what the projector saw of key index k (nil: nothing).
 // Only after the projector stopped.
 func (p *projector) seenKey(k int) *keyDelivery {
-	if ks := p.model[scenarios.KeyName(k)]; ks != nil {
+	if ks := p.model[int32(k)]; ks != nil {
 		return &ks.keyDelivery
 	}
 	return nil

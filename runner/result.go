@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/reports/measure"
 )
 
@@ -39,7 +40,7 @@ func environment() measure.Environment {
 func (r *run) finish(res *measure.Result, err error) {
 	res.Complete = err == nil
 	if err != nil {
-		res.Reason = strings.TrimPrefix(err.Error(), ErrIncomplete.Error()+": ")
+		res.Reason = r.scrub(strings.TrimPrefix(err.Error(), ErrIncomplete.Error()+": "))
 	}
 	if r.gen == nil { // failed during setup
 		res.Passed = false
@@ -54,16 +55,15 @@ func (r *run) finish(res *measure.Result, err error) {
 	res.Events = measure.EventCounts{
 		Scheduled: r.sched.Total(), Sent: g.sent.Load(), Acked: g.acked.Load(),
 		Failed: g.failed.Load(), Late: g.late.Load(), WindowFull: g.windowFull.Load(),
+		Retried: g.retried.Load(), GaveUp: g.gaveUp.Load(),
 	}
 	res.Events.Unsent = res.Events.Scheduled - res.Events.Sent
-	if d := r.sched.Duration().Seconds(); d > 0 {
-		res.OfferedRate = float64(r.sched.Total()) / d
-	}
+	res.OfferedRate = r.sched.OfferedRate()
 	// Achieved: acknowledged events over the load phase (first schedule to
 	// last ack), so a drain or rebuild after the load does not dilute it.
 	if last := g.lastAck.Load(); last > 0 {
 		span := time.Unix(0, last).Sub(r.start).Seconds()
-		if s := r.sched.Duration().Seconds(); span < s {
+		if s := r.sched.Span().Seconds(); span < s {
 			span = s
 		}
 		if span > 0 {
@@ -74,6 +74,7 @@ func (r *run) finish(res *measure.Result, err error) {
 	res.ServiceTime = measure.Summarize(r.service.Total())
 	res.E2E = measure.Summarize(r.e2e.Total())
 	res.SendDelay = measure.Summarize(r.sendDelay.Total())
+	res.FailedLatency = measure.Summarize(r.failedLat.Total())
 	if err := measure.FillHistograms(res, r.recorders()...); err != nil {
 		r.cfg.Logf("%v", err)
 	}
@@ -106,6 +107,11 @@ func (r *run) finish(res *measure.Result, err error) {
 			f.Errors = r.errs.between(f.AtS, f.AtS+f.ForS+1)
 		}
 	}
+	var dropped int
+	res.Outages, dropped = r.outages.list(end)
+	if dropped > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d further outages (beyond %d) are counted in errors, not listed", dropped, maxOutages))
+	}
 	res.CatchUp = r.catchUps(samples, res.Faults)
 	res.CommitRecovery = r.commitRecoveries(res.Faults)
 	r.delivery(res)
@@ -120,12 +126,21 @@ func (r *run) finish(res *measure.Result, err error) {
 		res.Errors = append(res.Errors, e)
 	}
 	if r.drainErr != nil && res.Reason == "" {
-		res.Reason = r.drainErr.Error()
+		res.Reason = r.scrub(r.drainErr.Error())
+	}
+	if e := res.Events; e.Sent > 0 && float64(e.Failed)/float64(e.Sent) > 0.001 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%.2f%% of appends failed: commit and service-time percentiles cover successful appends only; failed_latency_ms and outages show the failures (load.retry models a client that retries)",
+			100*float64(e.Failed)/float64(e.Sent)))
+	}
+	for _, c := range res.CatchUp {
+		if c.Note != "" {
+			res.Notes = append(res.Notes, c.Cause+": "+c.Note)
+		}
 	}
 
 	res.Gates = measure.EvaluateGates(res, r.sc.Gates, nil)
 	res.SteadyState = r.steadyState(res, samples)
-	res.Passed = res.Complete && res.Delivery.Lost == 0 && (len(r.projs) == 0 || res.Delivery.Checked)
+	res.Passed = res.Complete && res.Delivery.OK
 	for _, gr := range append(append([]measure.GateResult(nil), res.Gates...), res.SteadyState...) {
 		if !gr.Pass {
 			res.Passed = false
@@ -133,19 +148,30 @@ func (r *run) finish(res *measure.Result, err error) {
 	}
 }
 
-// delivery sums the verdicts of all projectors. Only a run whose projectors
-// reached the head after the last acknowledgement can call an event lost;
-// otherwise missing events are reported as undelivered.
+// delivery checks every projector's deliveries against the appends and
+// judges them against the scenario's declared guarantees. Counts are per
+// event over all projectors, with each projector's own below. Only a run
+// whose projectors reached the head after the last acknowledgement can
+// call an event lost; otherwise missing events are reported as undelivered.
 func (r *run) delivery(res *measure.Result) {
-	var d measure.Delivery
-	for _, p := range r.projs {
-		v := r.ledger.check(p.seenKey)
-		d.Lost += v.lost
-		d.Duplicated += p.duplicated.Load()
-		d.Unexpected += v.unexpected
-		d.Ambiguous = v.ambiguous
-		d.Delivered += v.delivered
-		d.Reordered += p.reordered.Load()
+	d := measure.Delivery{Expect: measure.Expect{Delivery: r.sc.Expect.Delivery, Order: r.sc.Expect.Order}}
+	views := make([]func(int) *keyDelivery, len(r.projs))
+	for i, p := range r.projs {
+		views[i] = p.seenKey
+	}
+	all, each := r.ledger.check(views)
+	d.Lost, d.Duplicated, d.Reordered, d.RetryReordered = all.lost, all.duplicated, all.reordered, all.retryReordered
+	d.Unexpected, d.Ambiguous, d.Delivered = all.unexpected, all.ambiguous, all.delivered
+	for i, p := range r.projs {
+		v := each[i]
+		pd := measure.ProjectorDelivery{Projector: p.id, Lost: v.lost, Duplicated: v.duplicated, Reordered: v.reordered,
+			RetryReordered: v.retryReordered, Misrouted: p.misrouted.Load(), Unexpected: v.unexpected, Delivered: v.delivered,
+			Foreign: p.foreign.Load()}
+		d.Misrouted = max(d.Misrouted, pd.Misrouted)
+		if !r.drained {
+			pd.Lost = 0
+		}
+		d.Projectors = append(d.Projectors, pd)
 	}
 	d.Checked = r.drained
 	if !r.drained {
@@ -153,6 +179,7 @@ func (r *run) delivery(res *measure.Result) {
 		// acked event missing now may simply not have been read yet.
 		d.Undelivered, d.Lost = d.Lost, 0
 	}
+	d.OK, d.Failures = measure.JudgeDelivery(d)
 	res.Delivery = d
 }
 
@@ -180,9 +207,9 @@ func (r *run) catchUps(samples []lagSample, faults []measure.FaultWindow) []meas
 			if d.end >= lastSample {
 				continue // the run stopped before (or as) it ended: nothing to measure
 			}
-			c := catchUp(samples, d, r.sched.RateAt(d.end))
+			c := catchUp(samples, d, r.sched.RateAt(d.end), r.cfg.LagEvery)
 			out = append(out, measure.CatchUp{Cause: c.cause, StartedS: d.end.Seconds(), Seconds: round3(c.seconds),
-				Recovered: c.recovered, Threshold: c.threshold})
+				Recovered: c.recovered, Threshold: c.threshold, Note: c.note})
 		}
 	}
 	return out
@@ -283,6 +310,9 @@ func (r *run) series(res *measure.Result, samples []lagSample) {
 		}
 	}
 	s.Failed = r.errs.series("append", n)
+	for _, o := range res.Outages {
+		s.Outages = append(s.Outages, measure.Window{Label: o.Op + " outage", StartS: o.StartedS, EndS: o.EndedS})
+	}
 	fill(r.commit, s.CommitP50, s.CommitP95, s.CommitP99, s.Achieved)
 	fill(r.e2e, s.E2EP50, s.E2EP95, s.E2EP99, nil)
 	for _, smp := range samples {
@@ -294,13 +324,19 @@ func (r *run) series(res *measure.Result, samples []lagSample) {
 	}
 }
 
+// scrub masks the secrets of the DSN and the toxiproxy URL in text that
+// may echo them (errors from client libraries, reasons).
+func (r *run) scrub(text string) string {
+	return drivers.Scrub(drivers.Scrub(text, r.cfg.DSN), r.cfg.Toxiproxy)
+}
+
 func (r *run) errsList() []measure.ErrorCount {
 	e := r.errs
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []measure.ErrorCount
 	for _, k := range e.order {
-		out = append(out, measure.ErrorCount{Op: k[0], Message: k[1], Count: e.counts[k]})
+		out = append(out, measure.ErrorCount{Op: k[0], Message: r.scrub(k[1]), Count: e.counts[k]})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
 	if e.other > 0 {

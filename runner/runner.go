@@ -115,6 +115,8 @@ type run struct {
 	service   *measure.Recorder
 	e2e       *measure.Recorder
 	sendDelay *measure.Recorder
+	failedLat *measure.Recorder
+	outages   *outageTracker
 	embedded  drivers.Embedded
 	outDir    string // where the interval logs go
 	tmpOut    string // a temporary outDir to remove
@@ -124,7 +126,7 @@ type run struct {
 
 // recorders are the run's latency recorders, in result order.
 func (r *run) recorders() []*measure.Recorder {
-	return []*measure.Recorder{r.commit, r.service, r.e2e, r.sendDelay}
+	return []*measure.Recorder{r.commit, r.service, r.e2e, r.sendDelay, r.failedLat}
 }
 
 // newRecorder starts a recorder whose intervals stream to its .hlog file.
@@ -171,7 +173,7 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 		return err
 	}
 	r.reg = reg
-	res.Driver.DSN = reg.RedactDSN(r.cfg.DSN)
+	res.Driver.DSN = drivers.RedactDSN(r.cfg.DSN)
 	if err := CheckFaultsReachable(reg, r.sc); err != nil {
 		return err
 	}
@@ -200,7 +202,7 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 		r.embedded = emb
 		defer emb.Close()
 		dsn = emb.DSN()
-		res.Driver.DSN = reg.RedactDSN(dsn)
+		res.Driver.DSN = drivers.RedactDSN(dsn)
 		res.Driver.Describe = emb.Describe()
 	}
 
@@ -234,6 +236,10 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 	defer control.Close()
 	if d, ok := producer.(interface{ Describe() string }); ok && res.Driver.Describe == "" {
 		res.Driver.Describe = d.Describe()
+	}
+	if b, ok := producer.(drivers.BatchAtomicity); ok {
+		atomic := b.BatchAtomic()
+		res.Driver.BatchAtomic = &atomic
 	}
 
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -342,11 +348,12 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	// logs, projectors, sampler) cannot make the first events late.
 	r.start = time.Now().Add(startLead)
 	r.errs.setStart(r.start)
+	r.outages = newOutageTracker(r.start)
 	res.StartedAt = r.start.UTC()
 	for _, x := range []struct {
 		rec  **measure.Recorder
 		name string
-	}{{&r.commit, "commit"}, {&r.service, "service_time"}, {&r.e2e, "e2e"}, {&r.sendDelay, "send_delay"}} {
+	}{{&r.commit, "commit"}, {&r.service, "service_time"}, {&r.e2e, "e2e"}, {&r.sendDelay, "send_delay"}, {&r.failedLat, "failed"}} {
 		if *x.rec, err = r.newRecorder(x.name); err != nil {
 			return err
 		}
@@ -363,7 +370,8 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	}
 	r.gen = &generator{
 		sched: r.sched, start: r.start, drv: producer, batch: batch, window: window,
-		source: src, ledger: r.ledger, waiter: waiter, commit: r.commit, service: r.service, sendDelay: r.sendDelay, errs: r.errs,
+		source: src, ledger: r.ledger, waiter: waiter, commit: r.commit, service: r.service, sendDelay: r.sendDelay,
+		failedLat: r.failedLat, errs: r.errs, outages: r.outages, retry: sc.Load.Retry,
 	}
 	if a, ok := producer.(drivers.AsyncAppender); ok {
 		r.gen.async = a
@@ -373,12 +381,12 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	defer stopConsumers()
 	var wg sync.WaitGroup
 	for i := 0; i < sc.Consumers.Projectors; i++ {
-		p := newProjector(i, consumer, from, r.ledger, r.e2e, r.errs)
+		p := newProjector(i, consumer, from, r.ledger, r.e2e, r.errs, newRunClock(r.start), r.outages)
 		r.projs = append(r.projs, p)
 		wg.Add(1)
 		go func() { defer wg.Done(); p.run(consCtx) }()
 	}
-	r.sampler = &lagSampler{control: control, projectors: r.projs, start: r.start, every: r.cfg.LagEvery, errs: r.errs}
+	r.sampler = &lagSampler{control: control, projectors: r.projs, start: r.start, every: r.cfg.LagEvery, errs: r.errs, outages: r.outages}
 	wg.Add(1)
 	go func() { defer wg.Done(); r.sampler.run(consCtx) }()
 	wg.Add(1)

@@ -151,9 +151,11 @@ gates: ["delivery.lost == 0", "commit.p99 < 10s"]
 	if !res.Delivery.Checked || res.Delivery.Lost != 0 || res.Delivery.Undelivered != 0 || res.Delivery.Duplicated != 0 || res.Delivery.Reordered != 0 || res.Delivery.Unexpected != 0 {
 		t.Fatalf("delivery %+v", res.Delivery)
 	}
-	// Two projectors each deliver every event once.
-	if res.Delivery.Delivered != 2*want {
-		t.Fatalf("delivered %d, want %d", res.Delivery.Delivered, 2*want)
+	// Every event reached both projectors: counted once, and once per
+	// projector in the breakdown.
+	if res.Delivery.Delivered != want || len(res.Delivery.Projectors) != 2 ||
+		res.Delivery.Projectors[0].Delivered != want || res.Delivery.Projectors[1].Delivered != want || !res.Delivery.OK {
+		t.Fatalf("delivery %+v, want %d delivered to each of 2 projectors", res.Delivery, want)
 	}
 	if len(res.CatchUp) != 1 || res.CatchUp[0].StartedS != 2 {
 		t.Fatalf("catch_up = %+v, want one entry for the pause ending at 2s", res.CatchUp)

@@ -15,6 +15,9 @@ type Schedule struct {
 	segs  []segment
 	total int64 // number of events in the whole profile
 	dur   time.Duration
+	// span is when the offer ends: dur, or earlier when load.events caps
+	// the profile (the instant its last event is due).
+	span time.Duration
 }
 
 // segment is a linear ramp from rate a to rate b over [t0, t0+T) seconds,
@@ -54,8 +57,10 @@ func NewSchedule(l scenarios.Load) *Schedule {
 	}
 	sch.dur = time.Duration(t * float64(time.Second))
 	sch.total = int64(math.Floor(n + 1e-9))
+	sch.span = sch.dur
 	if l.Events > 0 && l.Events < sch.total {
 		sch.total = l.Events
+		sch.span = sch.timeOf(float64(l.Events))
 	}
 	return sch
 }
@@ -66,8 +71,35 @@ func (s *Schedule) Total() int64 { return s.total }
 // Duration is the length of the profile.
 func (s *Schedule) Duration() time.Duration { return s.dur }
 
-// CountAt is N(t): how many arrivals are due at or before t (fractional).
+// Span is how long the schedule offers load: Duration, or less when
+// load.events stops it early. Total / Span is the offered rate.
+func (s *Schedule) Span() time.Duration { return s.span }
+
+// OfferedRate is the mean rate the schedule really offers, events/s.
+func (s *Schedule) OfferedRate() float64 {
+	if s.span <= 0 {
+		return 0
+	}
+	return float64(s.total) / s.span.Seconds()
+}
+
+// timeOf is the instant N(t) reaches n (the profile's end when it never does).
+func (s *Schedule) timeOf(n float64) time.Duration {
+	for _, seg := range s.segs {
+		if n-seg.n0 <= seg.count(seg.T)+1e-9 {
+			return time.Duration((seg.t0 + solve(seg, n-seg.n0)) * float64(time.Second))
+		}
+	}
+	return s.dur
+}
+
+// CountAt is N(t): how many arrivals are due at or before t (fractional),
+// never more than Total.
 func (s *Schedule) CountAt(t time.Duration) float64 {
+	return math.Min(s.countAt(t), float64(s.total))
+}
+
+func (s *Schedule) countAt(t time.Duration) float64 {
 	sec := t.Seconds()
 	for _, seg := range s.segs {
 		if sec < seg.t0+seg.T {
@@ -82,8 +114,11 @@ func (s *Schedule) CountAt(t time.Duration) float64 {
 	return last.n0 + last.count(last.T)
 }
 
-// RateAt is the offered rate at t, events/s.
+// RateAt is the offered rate at t, events/s (0 once the offer ended).
 func (s *Schedule) RateAt(t time.Duration) float64 {
+	if t >= s.span {
+		return 0
+	}
 	sec := t.Seconds()
 	for _, seg := range s.segs {
 		if sec < seg.t0+seg.T {

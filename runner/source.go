@@ -58,7 +58,7 @@ func (s *scenarioSource) next(first int64, count int, batch []drivers.Event) (in
 		seq++
 		typ := s.pool.PickType()
 		batch = append(batch, drivers.Event{
-			ID:      s.ledger.eventID(first + int64(i)),
+			ID:      s.ledger.eventID(int32(k), seq),
 			Key:     name,
 			Seq:     seq,
 			Type:    typ,

@@ -26,10 +26,9 @@ const (
 // scenario was parsed, so Validate can reject or honour it; on a scenario
 // built in Go, zero means "default". Calling it twice is harmless.
 func ApplyDefaults(s *Scenario) {
-	set := func(path string) bool {
-		_, ok := s.lines[path]
-		return ok
-	}
+	set := s.isSet
+	applyExpectDefaults(&s.Expect)
+	applyRetryDefaults(s)
 	if s.Events.Batch == 0 && !set("events.batch") {
 		s.Events.Batch = DefaultBatch
 	}
@@ -84,4 +83,10 @@ func ApplyDefaults(s *Scenario) {
 			sz.Max = max(sz.Min, DefaultSizeMax)
 		}
 	}
+}
+
+// isSet reports whether the parsed YAML wrote path explicitly.
+func (s *Scenario) isSet(path string) bool {
+	_, ok := s.lines[path]
+	return ok
 }

@@ -15,6 +15,10 @@ type Scenario struct {
 	Faults      []Fault     `yaml:"faults" json:"faults"`
 	SteadyState SteadyState `yaml:"steady_state,omitempty" json:"steady_state,omitempty"`
 	Gates       []string    `yaml:"gates" json:"gates"`
+	// Expect declares the delivery guarantees the store must give; the
+	// delivery check fails a run that breaks them. Default exactly-once
+	// in per-key order.
+	Expect Expect `yaml:"expect,omitempty" json:"expect"`
 
 	// Source is where the scenario came from ("builtin:burst" or a path).
 	Source string `yaml:"-" json:"source,omitempty"`
@@ -83,6 +87,10 @@ type Load struct {
 	// Events, when > 0, stops the generator after that many events even if
 	// the profile goes on (the rebuild scenario writes exactly N).
 	Events int64 `yaml:"events,omitempty" json:"events,omitempty"`
+	// Retry, when set, retries failed appends as a real client would (same
+	// event IDs, exponential backoff with jitter). Nil: a failed append is
+	// final, as before.
+	Retry *Retry `yaml:"retry,omitempty" json:"retry,omitempty"`
 }
 
 // Stage ramps linearly from the previous rate to To over Over.

@@ -63,6 +63,8 @@ func Validate(s *Scenario, opts ValidateOptions) (err error) {
 	validateConsumers(p, s, total)
 	validateFaults(p, s, total, opts)
 	validateGates(p, s, opts)
+	validateExpect(p, s)
+	validateRetry(p, s)
 	if len(p.lines) == 0 {
 		return nil
 	}

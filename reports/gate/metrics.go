@@ -42,6 +42,14 @@ var known = func() map[string]string {
 		"delivery.undelivered":        UnitEvents,
 		"delivery.delivered":          UnitEvents,
 		"delivery.ambiguous":          UnitEvents,
+		"delivery.misrouted":          UnitEvents,
+		"delivery.retry_reordered":    UnitEvents,
+		"delivery.ok":                 UnitFlag,
+		"events.retried":              UnitEvents,
+		"events.gave_up":              UnitEvents,
+		"outages.count":               UnitEvents,
+		"outages.max":                 UnitS,
+		"outages.unrecovered":         UnitEvents,
 		"events.scheduled":            UnitEvents,
 		"events.sent":                 UnitEvents,
 		"events.acked":                UnitEvents,
@@ -58,7 +66,7 @@ var known = func() map[string]string {
 		"client.limited":              UnitFlag,
 		"client.cpu_percent":          UnitPct,
 	}
-	for _, d := range []string{"commit", "service_time", "e2e", "send_delay"} {
+	for _, d := range []string{"commit", "service_time", "e2e", "send_delay", "failed_latency"} {
 		for _, s := range latencyStats {
 			if s == "count" {
 				m[d+"."+s] = UnitEvents

@@ -17,6 +17,7 @@ var HlogNames = map[string]string{
 	"service_time": "service_time.hlog",
 	"e2e":          "e2e.hlog",
 	"send_delay":   "send_delay.hlog",
+	"failed":       "failed.hlog",
 }
 
 // HlogWriter streams interval histograms to a file in the HdrHistogram

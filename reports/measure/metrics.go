@@ -36,6 +36,7 @@ func Metrics(r *Result) map[string]float64 {
 	lat("service_time", r.ServiceTime)
 	lat("e2e", r.E2E)
 	lat("send_delay", r.SendDelay)
+	lat("failed_latency", r.FailedLatency)
 
 	for _, prefix := range []string{"catch_up", "commit_recovery"} {
 		var max float64
@@ -67,6 +68,23 @@ func Metrics(r *Result) map[string]float64 {
 	m["delivery.delivered"] = float64(d.Delivered)
 	m["delivery.ambiguous"] = float64(d.Ambiguous)
 	m["delivery.undelivered"] = float64(d.Undelivered)
+	m["delivery.misrouted"] = float64(d.Misrouted)
+	m["delivery.retry_reordered"] = float64(d.RetryReordered)
+	m["delivery.ok"] = 0
+	if ok, _ := JudgeDelivery(d); ok {
+		m["delivery.ok"] = 1
+	}
+	var outMax float64
+	var outOpen int
+	for _, o := range r.Outages {
+		outMax = math.Max(outMax, o.Seconds)
+		if !o.Recovered {
+			outOpen++
+		}
+	}
+	m["outages.count"] = float64(len(r.Outages))
+	m["outages.max"] = outMax
+	m["outages.unrecovered"] = float64(outOpen)
 
 	e := r.Events
 	m["events.scheduled"] = float64(e.Scheduled)
@@ -76,6 +94,8 @@ func Metrics(r *Result) map[string]float64 {
 	m["events.late"] = float64(e.Late)
 	m["events.window_full"] = float64(e.WindowFull)
 	m["events.unsent"] = float64(e.Unsent)
+	m["events.retried"] = float64(e.Retried)
+	m["events.gave_up"] = float64(e.GaveUp)
 	if e.Sent > 0 {
 		m["events.failed_rate"] = float64(e.Failed) / float64(e.Sent)
 	}

@@ -319,6 +319,8 @@ func FillHistograms(r *Result, recs ...*Recorder) error {
 			r.Histograms.E2E = s
 		case "send_delay":
 			r.Histograms.SendDelay = s
+		case "failed":
+			r.Histograms.Failed = s
 		}
 		if c := rec.Clamped(); c > 0 {
 			if r.Histograms.Clamped == nil {

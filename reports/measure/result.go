@@ -29,6 +29,10 @@ type Result struct {
 	Commit       Percentiles  `json:"commit_latency_ms"`
 	ServiceTime  Percentiles  `json:"service_time_ms"`
 	E2E          Percentiles  `json:"e2e_latency_ms"`
+	// FailedLatency is scheduled time -> final error of the appends that
+	// failed: commit latency covers successful appends only, so an outage
+	// would otherwise vanish from the latency figures.
+	FailedLatency Percentiles `json:"failed_latency_ms"`
 	// SendDelay is scheduled time -> actual send: the harness's own share of
 	// commit latency (timer precision, a full in-flight window, a client
 	// call that blocked). Commit latency includes it; service time does not.
@@ -43,15 +47,36 @@ type Result struct {
 	Rebuild        *Rebuild         `json:"rebuild,omitempty"`
 	Delivery       Delivery         `json:"delivery"`
 	Faults         []FaultWindow    `json:"faults"`
-	SteadyState    []GateResult     `json:"steady_state,omitempty"`
-	Gates          []GateResult     `json:"gates"`
-	Passed         bool             `json:"passed"`
-	Histograms     Histograms       `json:"histograms"`
-	Series         Series           `json:"series"`
-	Environment    Environment      `json:"environment"`
-	Errors         []ErrorCount     `json:"errors,omitempty"`
+	// Outages are, per operation (append, subscribe, head), the spans from
+	// a first failure to the first success after it: what a client saw.
+	Outages     []Outage     `json:"outages"`
+	SteadyState []GateResult `json:"steady_state,omitempty"`
+	Gates       []GateResult `json:"gates"`
+	Passed      bool         `json:"passed"`
+	Histograms  Histograms   `json:"histograms"`
+	Series      Series       `json:"series"`
+	Environment Environment  `json:"environment"`
+	Errors      []ErrorCount `json:"errors,omitempty"`
 	// Client says whether evbench itself was the limit of this run.
 	Client Client `json:"client"`
+	// Notes are caveats a reader of the figures must know (percentiles
+	// that cover successful appends only, a hold cut short), one sentence
+	// each; the summary and the reports print them.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Outage is one span during which an operation failed: from its first
+// failure to the first success after it (or the end of the run, then
+// Recovered is false).
+type Outage struct {
+	Op       string  `json:"op"`
+	StartedS float64 `json:"started_s"`
+	EndedS   float64 `json:"ended_s"`
+	Seconds  float64 `json:"seconds"`
+	// Failed counts the failures within it: events for append (every
+	// failed try), calls for subscribe and head.
+	Failed    int64 `json:"failed"`
+	Recovered bool  `json:"recovered"`
 }
 
 // Client is the harness's own verdict on itself: a run whose client was
@@ -83,6 +108,10 @@ type DriverInfo struct {
 	DSN      string `json:"dsn"`
 	Embedded bool   `json:"embedded"`
 	Describe string `json:"describe,omitempty"`
+	// BatchAtomic says whether one append of events.batch events lands
+	// all-or-nothing (one transaction or record group) or as independent
+	// writes that may land in part; absent when the driver does not say.
+	BatchAtomic *bool `json:"batch_atomic,omitempty"`
 }
 
 // EventCounts are the generator's counters. Late events were sent after
@@ -101,6 +130,11 @@ type EventCounts struct {
 	// Unsent were scheduled but never sent because the run ended or was
 	// interrupted first.
 	Unsent int64 `json:"unsent"`
+	// Retried events needed more than one try under load.retry (whatever
+	// the outcome); GaveUp events failed every try or hit the deadline.
+	// Failed counts final failures, so GaveUp <= Failed.
+	Retried int64 `json:"retried"`
+	GaveUp  int64 `json:"gave_up"`
 }
 
 // Percentiles of a latency distribution, in milliseconds.
@@ -131,6 +165,9 @@ type CatchUp struct {
 	Seconds   float64 `json:"seconds"`
 	Recovered bool    `json:"recovered"`
 	Threshold int64   `json:"threshold"` // the steady-state lag it had to return to
+	// Note says why a catch-up is not recovered when lag was back but
+	// could not be seen to stay there (the run ended within the hold).
+	Note string `json:"note,omitempty"`
 }
 
 // CommitRecovery is the time from the end of a producer-path fault until
@@ -154,13 +191,33 @@ type Rebuild struct {
 	Complete     bool    `json:"complete"`
 }
 
-// Delivery is the verdict of the delivery check.
+// Delivery is the verdict of the delivery check. Counts are of distinct
+// events over all projectors (an event lost by two projectors is lost
+// once); Projectors breaks them down.
 type Delivery struct {
-	Lost       int64 `json:"lost"`
+	// Expect is what the scenario declared; the verdict is judged against it.
+	Expect Expect `json:"expect"`
+	// OK is the verdict; Failures say why not, one line each.
+	OK       bool     `json:"ok"`
+	Failures []string `json:"failures,omitempty"`
+	// Lost were acknowledged and not delivered to at least one projector.
+	Lost int64 `json:"lost"`
+	// Duplicated were delivered more than once to at least one projector.
 	Duplicated int64 `json:"duplicated"`
-	Reordered  int64 `json:"reordered"`
+	// Reordered acknowledged events arrived after a later event of their
+	// key. Events whose append failed or was retried are not counted (the
+	// client, not the store, decided their order): see RetryReordered.
+	Reordered int64 `json:"reordered"`
+	// RetryReordered arrived after a later event of their key because the
+	// client's retry policy re-sent them after that event: not a fault of
+	// the store, never failing a run.
+	RetryReordered int64 `json:"retry_reordered"`
+	// Misrouted were delivered under another key or sequence than they
+	// were appended with: always a failure.
+	Misrouted  int64 `json:"misrouted"`
 	Unexpected int64 `json:"unexpected"`
-	Delivered  int64 `json:"delivered"`
+	// Delivered reached every projector.
+	Delivered int64 `json:"delivered"`
 	// Ambiguous appends failed from the client's view; landing or not is
 	// fine, so they are never counted as lost.
 	Ambiguous int64 `json:"ambiguous"`
@@ -172,6 +229,28 @@ type Delivery struct {
 	// Checked is true when the projectors reached the head after the last
 	// acknowledgement, so lost is conclusive.
 	Checked bool `json:"checked"`
+	// Projectors is each projector's own view.
+	Projectors []ProjectorDelivery `json:"projectors,omitempty"`
+}
+
+// Expect is a declared delivery guarantee (see scenarios.Expect).
+type Expect struct {
+	Delivery string `json:"delivery"` // exactly-once | at-least-once
+	Order    string `json:"order"`    // per-key | none
+}
+
+// ProjectorDelivery is one projector's verdict counts.
+type ProjectorDelivery struct {
+	Projector      int   `json:"projector"`
+	Lost           int64 `json:"lost"`
+	Duplicated     int64 `json:"duplicated"`
+	Reordered      int64 `json:"reordered"`
+	RetryReordered int64 `json:"retry_reordered"`
+	Misrouted      int64 `json:"misrouted"`
+	Unexpected     int64 `json:"unexpected"`
+	Delivered      int64 `json:"delivered"`
+	// Foreign events belong to other runs (durable stores keep them).
+	Foreign int64 `json:"foreign"`
 }
 
 // FaultWindow is one executed fault.
@@ -212,6 +291,7 @@ type Histograms struct {
 	ServiceTime string `json:"service_time,omitempty"`
 	E2E         string `json:"e2e,omitempty"`
 	SendDelay   string `json:"send_delay,omitempty"`
+	Failed      string `json:"failed,omitempty"`
 	// Clamped counts, per histogram, the values above its range (one hour)
 	// that were recorded as its highest value instead of being dropped.
 	Clamped map[string]int64 `json:"clamped,omitempty"`
@@ -233,8 +313,10 @@ type Series struct {
 	LagT      []float64 `json:"lag_t"` // lag sample times (s)
 	Lag       []int64   `json:"lag"`
 	Pauses    []Window  `json:"pauses,omitempty"`
-	RebuildT  []float64 `json:"rebuild_t,omitempty"` // seconds since rebuild start
-	RebuildN  []int64   `json:"rebuild_events,omitempty"`
+	// Outages shade the plots like faults.
+	Outages  []Window  `json:"outages,omitempty"`
+	RebuildT []float64 `json:"rebuild_t,omitempty"` // seconds since rebuild start
+	RebuildN []int64   `json:"rebuild_events,omitempty"`
 }
 
 // Window is a shaded interval on a plot.
