@@ -20,8 +20,20 @@ func Verdict(r *measure.Result) string {
 	return "PASS"
 }
 
-// DeliveryOK is the delivery check: no acknowledged event was lost.
-func DeliveryOK(r *measure.Result) bool { return r.Delivery.Lost == 0 }
+// DeliveryOK is the delivery check judged against the scenario's declared
+// guarantees (measure.JudgeDelivery): nothing lost or misrouted, a
+// conclusive check, no duplicates under exactly-once, no reorders under
+// per-key order.
+func DeliveryOK(r *measure.Result) bool {
+	ok, _ := measure.JudgeDelivery(r.Delivery)
+	return ok
+}
+
+// DeliveryFailures are the reasons the delivery check failed, one each.
+func DeliveryFailures(r *measure.Result) []string {
+	_, f := measure.JudgeDelivery(r.Delivery)
+	return f
+}
 
 // GatesOK reports whether every gate passed.
 func GatesOK(gs []measure.GateResult) bool {
@@ -38,10 +50,67 @@ func deliveryText(r *measure.Result) string {
 	d := r.Delivery
 	s := fmt.Sprintf("lost %d, duplicated %d, reordered %d, unexpected %d, delivered %d, ambiguous %d",
 		d.Lost, d.Duplicated, d.Reordered, d.Unexpected, d.Delivered, d.Ambiguous)
+	if d.Misrouted > 0 {
+		s += fmt.Sprintf(", misrouted %d", d.Misrouted)
+	}
+	if d.RetryReordered > 0 {
+		s += fmt.Sprintf(", reordered by client retries %d (not the store's)", d.RetryReordered)
+	}
 	if d.Undelivered > 0 {
 		s += fmt.Sprintf(", undelivered %d (projectors never reached the head: inconclusive)", d.Undelivered)
 	}
+	exp := d.Expect
+	if exp.Delivery == "" {
+		exp = measure.Expect{Delivery: measure.ExactlyOnce, Order: measure.PerKey}
+	}
+	s += fmt.Sprintf("; expected %s, order %s", exp.Delivery, exp.Order)
+	if f := DeliveryFailures(r); len(f) > 0 {
+		s += "; FAIL: " + strings.Join(f, "; ")
+	}
 	return s
+}
+
+// outageColumns are the header and one row per outage, shared by the
+// Markdown and HTML reports.
+var outageColumns = []string{"op", "started (s)", "ended (s)", "seconds", "failed", "recovered"}
+
+func outageRows(r *measure.Result) [][]string {
+	var rows [][]string
+	for _, o := range r.Outages {
+		rows = append(rows, []string{o.Op, num(o.StartedS), num(o.EndedS), num(o.Seconds), fmt.Sprint(o.Failed), yesNo(o.Recovered)})
+	}
+	return rows
+}
+
+// batchText says what one append of a batch is on the store, "" when the
+// driver did not say.
+func batchText(r *measure.Result) string {
+	switch b := r.Driver.BatchAtomic; {
+	case b == nil:
+		return ""
+	case *b:
+		return "atomic (all-or-nothing)"
+	}
+	return "not atomic (independent writes that may land in part)"
+}
+
+// latencyRows are the latency distributions every report lists, with the
+// failed appends' only when some failed.
+func latencyRows(r *measure.Result) []struct {
+	Name string
+	P    measure.Percentiles
+} {
+	rows := []struct {
+		Name string
+		P    measure.Percentiles
+	}{{"commit latency", r.Commit}, {"service time", r.ServiceTime}, {"end-to-end latency", r.E2E}, {"send delay", r.SendDelay}}
+	if r.FailedLatency.Count > 0 {
+		rows = append(rows, struct {
+			Name string
+			P    measure.Percentiles
+		}{"failed appends", r.FailedLatency})
+	}
+	return rows
 }
 
 // ClientJudged reports whether the result carries the client verdict:

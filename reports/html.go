@@ -54,6 +54,8 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 {{if .ClientLimited}}<div class="warn limited" id="client-limited"><strong>CLIENT LIMITED</strong>: evbench was the bottleneck of this run, so its figures measure evbench, not the store.
 <ul>{{range .ClientReasons}}<li>{{.}}</li>{{end}}</ul></div>
 {{end}}{{if not .R.Complete}}<div class="warn">Incomplete run: {{.R.Reason}}</div>{{end}}
+{{range .R.Notes}}<div class="warn note">Note: {{.}}</div>
+{{end}}
 <h2>Summary</h2>
 <table id="summary">
 <tr><th class="l">Check</th><th class="l">Result</th><th class="l">Detail</th></tr>
@@ -86,6 +88,11 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <table><tr><th class="l">cause</th><th>started (s)</th><th>recovery (s)</th><th>recovered</th><th>threshold (ms)</th></tr>
 {{range .R.CommitRecovery}}<tr><td class="l">{{.Cause}}</td><td>{{.StartedS}}</td><td>{{.Seconds}}</td><td>{{.Recovered}}</td><td>{{.ThresholdMS}}</td></tr>
 {{end}}</table>{{end}}
+{{if .Outages}}<h2>Outages</h2>
+<p class="meta">From an operation's first failure to its first success after it.</p>
+<table id="outages"><tr>{{range .OutageColumns}}<th>{{.}}</th>{{end}}</tr>
+{{range .Outages}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
 {{if .R.Faults}}<h2>Faults</h2>
 <table><tr><th class="l">kind</th><th class="l">path</th><th>at (s)</th><th>for (s)</th><th class="l">error</th></tr>
 {{range .R.Faults}}<tr><td class="l">{{.Kind}}</td><td class="l">{{.Path}}</td><td>{{.AtS}}</td><td>{{.ForS}}</td><td class="l">{{.Error}}</td></tr>
@@ -107,6 +114,7 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <tr><td class="l">OS / arch</td><td class="l">{{.R.Environment.OS}}/{{.R.Environment.Arch}}</td></tr>
 <tr><td class="l">CPUs</td><td class="l">{{.R.Environment.CPUs}}</td></tr>
 <tr><td class="l">host</td><td class="l">{{.R.Environment.Hostname}}</td></tr>
+{{if .Batch}}<tr><td class="l">batch</td><td class="l">{{.Batch}}</td></tr>{{end}}
 </table>
 </body></html>
 `))
@@ -132,6 +140,7 @@ func RenderHTML(r *measure.Result, plots []Plot) ([]byte, error) {
 		"Plots": htmlPlots(plots), "Scenario": prettyJSON(r.Scenario.Resolved),
 		"ClientJudged": ClientJudged(r), "ClientLimited": ClientLimited(r), "ClientText": clientText(r),
 		"ClientReasons": clientReasonList(r), "Client": clientRows(r),
+		"Outages": outageRows(r), "OutageColumns": outageColumns, "Batch": batchText(r),
 	}
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, data); err != nil {
@@ -150,16 +159,13 @@ func htmlGates(r *measure.Result) []htmlGate {
 
 func htmlLatency(r *measure.Result) []htmlLat {
 	var out []htmlLat
-	for _, x := range []struct {
-		name string
-		p    measure.Percentiles
-	}{{"commit", r.Commit}, {"service time", r.ServiceTime}, {"end-to-end", r.E2E}, {"send delay", r.SendDelay}} {
-		q := x.p
+	for _, x := range latencyRows(r) {
+		q := x.P
 		if q.Count == 0 {
-			out = append(out, htmlLat{x.name, []string{"-", "-", "-", "-", "-", "-", "-", "0"}})
+			out = append(out, htmlLat{x.Name, []string{"-", "-", "-", "-", "-", "-", "-", "0"}})
 			continue
 		}
-		out = append(out, htmlLat{x.name, []string{num(q.P50), num(q.P90), num(q.P95), num(q.P99), num(q.P999), num(q.Max), num(q.Mean), fmt.Sprint(q.Count)}})
+		out = append(out, htmlLat{x.Name, []string{num(q.P50), num(q.P90), num(q.P95), num(q.P99), num(q.P999), num(q.Max), num(q.Mean), fmt.Sprint(q.Count)}})
 	}
 	return out
 }
@@ -173,6 +179,9 @@ func keyNumbers(r *measure.Result) [][2]string {
 		{"events scheduled / sent / acked", fmt.Sprintf("%d / %d / %d", e.Scheduled, e.Sent, e.Acked)},
 		{"events failed / late / unsent", fmt.Sprintf("%d / %d / %d", e.Failed, e.Late, e.Unsent)},
 		{"lag max / p95", fmt.Sprintf("%d / %d events", r.Lag.Max, r.Lag.P95)},
+	}
+	if e.Retried > 0 || e.GaveUp > 0 {
+		rows = append(rows, [2]string{"events retried / gave up", fmt.Sprintf("%d / %d", e.Retried, e.GaveUp)})
 	}
 	if rb := r.Rebuild; rb != nil {
 		rows = append(rows, [2]string{"rebuild", fmt.Sprintf("%s events/s, %s MB/s, %d events in %s s", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds))})

@@ -36,7 +36,11 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 	} else if r.Reason != "" {
 		p("- Note: %s\n", cell(r.Reason))
 	}
-	p("- Delivery check: **%s** (%s)\n\n", passFail(DeliveryOK(r)), deliveryText(r))
+	p("- Delivery check: **%s** (%s)\n", passFail(DeliveryOK(r)), cell(deliveryText(r)))
+	for _, n := range r.Notes {
+		p("- **Note**: %s\n", cell(n))
+	}
+	p("\n")
 
 	if len(r.Gates) > 0 || len(r.SteadyState) > 0 {
 		p("## Gates\n\n| Gate | Result | Detail |\n|---|---|---|\n")
@@ -47,21 +51,21 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 	}
 
 	p("## Key numbers\n\n| Metric | p50 | p90 | p95 | p99 | p99.9 | max | mean | count |\n|---|---|---|---|---|---|---|---|---|\n")
-	for _, x := range []struct {
-		name string
-		pc   measure.Percentiles
-	}{{"commit latency (ms)", r.Commit}, {"service time (ms)", r.ServiceTime}, {"end-to-end latency (ms)", r.E2E}, {"send delay (ms)", r.SendDelay}} {
-		if x.pc.Count == 0 {
-			p("| %s | - | - | - | - | - | - | - | 0 |\n", x.name)
+	for _, x := range latencyRows(r) {
+		if x.P.Count == 0 {
+			p("| %s (ms) | - | - | - | - | - | - | - | 0 |\n", x.Name)
 			continue
 		}
-		q := x.pc
-		p("| %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", x.name, num(q.P50), num(q.P90), num(q.P95), num(q.P99), num(q.P999), num(q.Max), num(q.Mean), q.Count)
+		q := x.P
+		p("| %s (ms) | %s | %s | %s | %s | %s | %s | %s | %d |\n", x.Name, num(q.P50), num(q.P90), num(q.P95), num(q.P99), num(q.P999), num(q.Max), num(q.Mean), q.Count)
 	}
 	p("\n| Throughput and load | Value |\n|---|---|\n")
 	p("| offered rate | %s events/s |\n| achieved rate | %s events/s |\n", num(r.OfferedRate), num(r.AchievedRate))
 	e := r.Events
 	p("| events scheduled / sent / acked | %d / %d / %d |\n| events failed / late / unsent | %d / %d / %d |\n", e.Scheduled, e.Sent, e.Acked, e.Failed, e.Late, e.Unsent)
+	if e.Retried > 0 || e.GaveUp > 0 {
+		p("| events retried / gave up | %d / %d |\n", e.Retried, e.GaveUp)
+	}
 	p("| lag max / p95 | %d / %d events |\n", r.Lag.Max, r.Lag.P95)
 	if rb := r.Rebuild; rb != nil {
 		p("| rebuild | %s events/s, %s MB/s, %d events in %s s%s |\n", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds), map[bool]string{true: "", false: " (incomplete)"}[rb.Complete])
@@ -98,6 +102,13 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 		}
 		p("\n")
 	}
+	if rows := outageRows(r); len(rows) > 0 {
+		p("## Outages\n\nFrom an operation's first failure to its first success after it.\n\n| %s |\n|%s\n", strings.Join(outageColumns, " | "), strings.Repeat("---|", len(outageColumns)))
+		for _, row := range rows {
+			p("| %s |\n", strings.Join(row, " | "))
+		}
+		p("\n")
+	}
 	if len(r.Faults) > 0 {
 		p("## Faults\n\n| Kind | Path | At (s) | For (s) | Error |\n|---|---|---|---|---|\n")
 		for _, f := range r.Faults {
@@ -123,7 +134,11 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 	if env.Hostname != "" {
 		p(", host %s", cell(env.Hostname))
 	}
-	p(". Driver %s (DSN `%s`, embedded %s).\n", cell(r.Driver.Name), cell(r.Driver.DSN), yesNo(r.Driver.Embedded))
+	p(". Driver %s (DSN `%s`, embedded %s", cell(r.Driver.Name), cell(r.Driver.DSN), yesNo(r.Driver.Embedded))
+	if bt := batchText(r); bt != "" {
+		p(", batch %s", bt)
+	}
+	p(").\n")
 	return []byte(b.String())
 }
 

@@ -243,6 +243,13 @@ func timeWindows(r *measure.Result, catchUps bool) shades {
 		}
 		w = append(w, shade{start: f.AtS, end: f.AtS + f.ForS, label: label, color: faultColor})
 	}
+	for _, o := range r.Outages {
+		label := o.Op + " outage"
+		if !o.Recovered {
+			label += " (not recovered)"
+		}
+		w = append(w, shade{start: o.StartedS, end: math.Max(o.EndedS, o.StartedS+0.05), label: label, color: outageColor})
+	}
 	for _, pz := range r.Series.Pauses {
 		label := pz.Label
 		if label == "" {

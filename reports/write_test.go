@@ -212,3 +212,20 @@ func TestMergeHistogramsFromResult(t *testing.T) {
 		t.Errorf("summaries differ: %+v vs %+v", measure.Summarize(merged), measure.Summarize(all))
 	}
 }
+
+// A run whose projectors never reached the head fails the JUnit delivery
+// case with the reason, even though nothing was called lost.
+func TestJUnitUndrainedDeliveryFails(t *testing.T) {
+	r := measuretest.Result()
+	r.Delivery.Checked, r.Delivery.Undelivered = false, 42
+	out, err := RenderJUnit(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	i := strings.Index(s, `<testcase name="delivery"`)
+	j := strings.Index(s[i:], "</testcase>")
+	if i < 0 || j < 0 || !strings.Contains(s[i:i+j], "<failure") || !strings.Contains(s[i:i+j], "inconclusive") || !strings.Contains(s[i:i+j], "42") {
+		t.Fatalf("delivery case of an undrained run:\n%s", s[i:i+j])
+	}
+}

@@ -34,6 +34,9 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	e := r.Events
 	fmt.Fprintf(w, "  events     scheduled %d  sent %d  acked %d  failed %d  late %d  unsent %d\n",
 		e.Scheduled, e.Sent, e.Acked, e.Failed, e.Late, e.Unsent)
+	if e.Retried > 0 || e.GaveUp > 0 {
+		fmt.Fprintf(w, "  retries    %d events retried, %d gave up (load.retry)\n", e.Retried, e.GaveUp)
+	}
 	if e.WindowFull > 0 {
 		fmt.Fprintf(w, "  window     %d events waited for the in-flight cap (load.max_in_flight): the harness, not the store, was the limit for them\n", e.WindowFull)
 	}
@@ -50,6 +53,16 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	pct("service", r.ServiceTime)
 	pct("e2e", r.E2E)
 	pct("send delay", r.SendDelay)
+	if r.FailedLatency.Count > 0 {
+		pct("failed", r.FailedLatency)
+	}
+	for _, o := range r.Outages {
+		rec := ""
+		if !o.Recovered {
+			rec = " (NOT recovered by the end of the run)"
+		}
+		fmt.Fprintf(w, "  outage     %s %.2fs from %.1fs to %.1fs, %d failed%s\n", o.Op, o.Seconds, o.StartedS, o.EndedS, o.Failed, rec)
+	}
 	if reports.ClientJudged(r) {
 		c := r.Client
 		limited := "no"
@@ -82,10 +95,23 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 			r.Rebuild.Events, r.Rebuild.Seconds, r.Rebuild.EventsPerSec, r.Rebuild.MBPerSec)
 	}
 	d := r.Delivery
-	fmt.Fprintf(w, "  delivery   lost %d  duplicated %d  reordered %d  unexpected %d  (ambiguous appends %d)\n",
-		d.Lost, d.Duplicated, d.Reordered, d.Unexpected, d.Ambiguous)
+	deliveryOK := "PASS"
+	if !reports.DeliveryOK(r) {
+		deliveryOK = "FAIL"
+	}
+	fmt.Fprintf(w, "  delivery   %s  lost %d  duplicated %d  reordered %d  unexpected %d  (ambiguous appends %d)\n",
+		deliveryOK, d.Lost, d.Duplicated, d.Reordered, d.Unexpected, d.Ambiguous)
+	if d.Misrouted > 0 || d.RetryReordered > 0 {
+		fmt.Fprintf(w, "  delivery   misrouted %d  reordered by client retries %d (not the store's)\n", d.Misrouted, d.RetryReordered)
+	}
 	if d.Undelivered > 0 {
 		fmt.Fprintf(w, "  delivery   undelivered %d: the projectors never reached the head, so the check is inconclusive\n", d.Undelivered)
+	}
+	for _, f := range reports.DeliveryFailures(r) {
+		fmt.Fprintf(w, "  delivery   FAIL: %s\n", f)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "  NOTE       %s\n", n)
 	}
 	for _, g := range append(append([]measure.GateResult(nil), r.Gates...), r.SteadyState...) {
 		mark := "PASS"
