@@ -27,6 +27,16 @@ func TestRunExitCodes(t *testing.T) {
 		{"random_ratio out of range", []string{"run", "burst", "--driver", "memory", "--set", "events.payload=random", "--set", "events.random_ratio=1.5"}, exitUsage, false, "random_ratio"},
 		{"delivery state too large", []string{"run", "burst", "--driver", "memory", "--set", "events.keys.count=100000000", "--set", "consumers.projectors=4"}, exitUsage, false, "GiB limit"},
 		{"unreachable store", []string{"run", "burst", "--dsn", "refstore://127.0.0.1:1", "--duration", "2s", "-q"}, exitIncomplete, false, "127.0.0.1:1"},
+		// The verifier's verdicts reach the exit code: each stub store breaks
+		// one promise (drivers/faulty) and the run must exit 1 saying which.
+		{"store loses an acked event", faulty("lose"), exitGateFailed, true, "acknowledged event(s) lost"},
+		{"store duplicates", faulty("duplicate"), exitGateFailed, true, "more than once"},
+		{"duplicates allowed by expect", append(faulty("duplicate"), "--set", "expect.delivery=at-least-once"), exitOK, true, "PASS"},
+		{"store reorders a key", faulty("swap"), exitGateFailed, true, "out of per-key order"},
+		{"store delivers after the drain", append(faulty("late"), "--set", "consumers.drain=1s", "--set", "consumers.rebuild=none"), exitGateFailed, true, "inconclusive"},
+		{"store misroutes", faulty("misroute"), exitGateFailed, true, "another key"},
+		{"bad expect", []string{"run", "burst", "--driver", "memory", "--set", "expect.order=global"}, exitUsage, false, "expect.order"},
+		{"bad retry", []string{"run", "burst", "--driver", "memory", "--set", "load.retry={attempts: 0}"}, exitUsage, false, "load.retry.attempts"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,4 +64,10 @@ func TestRunExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// faulty runs a short burst on the deliberately broken store.
+func faulty(fault string) []string {
+	return []string{"run", "burst", "--driver", "faulty", "--dsn", "faulty://cli-" + fault + "?fault=" + fault + "&every=97",
+		"--duration", "2s", "-q", "--seed", "7", "--set", "events.keys.count=3"}
 }
