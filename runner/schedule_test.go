@@ -93,3 +93,41 @@ func BenchmarkScheduleNext(b *testing.B) {
 		}
 	}
 }
+
+// load.events stops the offer early: the offered rate is the events over
+// the span they were offered in, not over the whole profile.
+func TestOfferedRateWhenEventsCap(t *testing.T) {
+	s := NewSchedule(scenarios.Load{Start: 1000, Duration: scenarios.Duration(10 * time.Second), Events: 2000})
+	if s.Total() != 2000 || s.Span() < 1990*time.Millisecond || s.Span() > 2010*time.Millisecond {
+		t.Fatalf("total %d span %v, want 2000 events over 2s", s.Total(), s.Span())
+	}
+	if r := s.OfferedRate(); r < 995 || r > 1005 {
+		t.Fatalf("offered %v/s, want 1000/s", r)
+	}
+	if c := s.CountAt(5 * time.Second); c != 2000 {
+		t.Fatalf("CountAt(5s) = %v, want the cap 2000", c)
+	}
+	if r := s.RateAt(3 * time.Second); r != 0 {
+		t.Fatalf("RateAt after the cap = %v, want 0", r)
+	}
+	u := NewSchedule(scenarios.Load{Start: 1000, Duration: scenarios.Duration(10 * time.Second)})
+	if u.Span() != 10*time.Second || u.OfferedRate() != 1000 {
+		t.Fatalf("uncapped: span %v rate %v", u.Span(), u.OfferedRate())
+	}
+}
+
+// e2e latency is measured on the monotonic clock: the scheduled wall time
+// becomes an exact offset from the start, and "now" is a monotonic
+// difference, so no wall reading taken during the run enters it.
+func TestRunClockIgnoresWallSteps(t *testing.T) {
+	start := time.Now()
+	c := newRunClock(start)
+	created := start.Add(250 * time.Millisecond).UnixNano()
+	if got := c.offset(created); got != 250*time.Millisecond {
+		t.Fatalf("offset %v, want 250ms", got)
+	}
+	now := start.Add(400 * time.Millisecond) // monotonic reading 400 ms after start
+	if e2e := c.since(now) - c.offset(created); e2e != 150*time.Millisecond {
+		t.Fatalf("e2e %v, want 150ms", e2e)
+	}
+}
