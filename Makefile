@@ -63,6 +63,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./drivers/refstore/record/
 	$(GO) test -run '^$$' -fuzz FuzzParseDSN -fuzztime 30s ./drivers/kafka/
 	$(GO) test -run '^$$' -fuzz FuzzParseDSN -fuzztime 30s ./drivers/nats/
+	$(GO) test -run '^$$' -fuzz FuzzRedactDSN -fuzztime 30s ./drivers/
 
 ## test-browser: the HTML report rendered in headless Chromium.
 test-browser: browser-deps

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/evbench/evbench/drivers"
 )
 
 // externalCallTimeout bounds every call to an external Toxiproxy server, so
@@ -25,14 +27,39 @@ type external struct {
 	hc   *http.Client
 }
 
-func newExternal(ctx context.Context, rawURL string) (*external, error) {
+// CheckToxiproxyURL validates a Toxiproxy API URL (Options.External)
+// without contacting it, so the CLI can refuse a bad --toxiproxy as a usage
+// error. The error shows the URL redacted (drivers.RedactDSN).
+func CheckToxiproxyURL(rawURL string) error {
+	_, err := parseToxiproxyURL(rawURL)
+	return err
+}
+
+func parseToxiproxyURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("chaos: toxiproxy URL %q is not an http URL; write e.g. http://127.0.0.1:8474", rawURL)
+		return nil, fmt.Errorf("chaos: toxiproxy URL %q is not an http URL; write e.g. http://127.0.0.1:8474", drivers.RedactDSN(rawURL))
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		// API paths are appended to the base, so a query would end up in
+		// the middle of every request URL; the Toxiproxy API takes none.
+		return nil, fmt.Errorf("chaos: toxiproxy URL %q has a query or fragment, which the Toxiproxy API does not take; write only scheme, host and port, e.g. http://127.0.0.1:8474", drivers.RedactDSN(rawURL))
+	}
+	return u, nil
+}
+
+// newExternal connects to the Toxiproxy API at rawURL. Its errors, and
+// those of every later call (net/http quotes the URL), never hold the
+// URL's password: they show it redacted.
+func newExternal(ctx context.Context, rawURL string) (*external, error) {
+	u, err := parseToxiproxyURL(rawURL)
+	if err != nil {
+		return nil, err
 	}
 	b := &external{base: strings.TrimRight(u.String(), "/"), hc: &http.Client{Timeout: externalCallTimeout}}
 	if err := b.do(ctx, http.MethodGet, "/version", nil, http.StatusOK, nil); err != nil {
-		return nil, fmt.Errorf("chaos: toxiproxy server %s unreachable (%v); start it or drop --toxiproxy to run it in-process", b.base, err)
+		return nil, fmt.Errorf("chaos: toxiproxy server %s unreachable (%s); start it or drop --toxiproxy to run it in-process",
+			drivers.RedactDSN(b.base), drivers.Scrub(err.Error(), b.base))
 	}
 	return b, nil
 }
@@ -51,7 +78,7 @@ func (b *external) do(ctx context.Context, method, path string, in any, want int
 	}
 	req, err := http.NewRequestWithContext(ctx, method, b.base+path, body)
 	if err != nil {
-		return err
+		return drivers.ScrubError(err, b.base)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -60,7 +87,7 @@ func (b *external) do(ctx context.Context, method, path string, in any, want int
 	req.Header.Set("User-Agent", "evbench-chaos")
 	resp, err := b.hc.Do(req)
 	if err != nil {
-		return err
+		return drivers.ScrubError(err, b.base) // net/http masks a password as ***, but not a token parameter
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != want {

@@ -15,8 +15,13 @@ type Registration struct {
 	// DSNExample is shown in help and errors, e.g. "refstore://127.0.0.1:7600".
 	DSNExample string
 	// Open connects to the store at dsn. Configuration is validated here,
-	// once, with errors naming the parameter and the fix.
+	// once, with errors naming the parameter and the fix. Register wraps it
+	// so that its error never holds a secret of dsn (ScrubError).
 	Open func(ctx context.Context, dsn string, opts Options) (Driver, error)
+	// CheckDSN, when set, parses and validates dsn without connecting, with
+	// the same errors Open would give, so the CLI can refuse a bad --dsn as a
+	// usage error before anything starts. Register wraps it like Open.
+	CheckDSN func(dsn string) error
 	// Embed, when set, starts an in-process store with its data under dir and
 	// is used when the DSN is empty. Nil means the driver needs a DSN.
 	Embed func(ctx context.Context, dir string) (Embedded, error)
@@ -24,9 +29,6 @@ type Registration struct {
 	// the chaos layer cannot reach it, so scenarios with faults are refused
 	// rather than run with faults that silently do nothing.
 	InProcess bool
-	// Redact returns dsn with secrets removed, for logs and result.json.
-	// Nil means the default (password in a URL's userinfo is masked).
-	Redact func(dsn string) string
 }
 
 var (
@@ -35,7 +37,9 @@ var (
 )
 
 // Register makes a driver available by name. It panics on a duplicate or
-// incomplete registration: both are programming errors.
+// incomplete registration: both are programming errors. The registered Open
+// and CheckDSN scrub their errors of the DSN's secrets (ScrubError), so no
+// driver, nor the library under it, can leak a password through them.
 func Register(r Registration) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -44,6 +48,17 @@ func Register(r Registration) {
 	}
 	if _, dup := registry[r.Name]; dup {
 		panic("drivers: Register called twice for driver " + r.Name)
+	}
+	open := r.Open
+	r.Open = func(ctx context.Context, dsn string, opts Options) (Driver, error) {
+		d, err := open(ctx, dsn, opts)
+		if err != nil {
+			return nil, ScrubError(err, dsn)
+		}
+		return d, nil
+	}
+	if check := r.CheckDSN; check != nil {
+		r.CheckDSN = func(dsn string) error { return ScrubError(check(dsn), dsn) }
 	}
 	registry[r.Name] = r
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // base is a valid scenario; cases edit it with string replacement so every
@@ -50,7 +51,7 @@ func TestParseAndValidateErrors(t *testing.T) {
 		{"yaml syntax", "  batch: 1\n", "  batch: [1\n",
 			`campaign.yaml:6: syntax: did not find expected ',' or ']'; fix the YAML there`},
 		{"unknown field", "  start: 200\n", "  start: 200\n  strat: 3\n",
-			`campaign.yaml:9: load.strat: unknown field "strat" in load; use one of: start, stages, duration, max_in_flight, events`},
+			`campaign.yaml:9: load.strat: unknown field "strat" in load; use one of: start, stages, duration, max_in_flight, events, retry`},
 		{"duplicate field", "  batch: 1\n", "  batch: 1\n  batch: 2\n",
 			`campaign.yaml:7: events.batch: defined twice (first on line 6); keep one`},
 		{"type mismatch", "  start: 200", "  start: fast",
@@ -113,6 +114,16 @@ func TestParseAndValidateErrors(t *testing.T) {
 			`campaign.yaml:7: events.payload_pool: 1000000 payloads of up to 2000 bytes could hold 1907 MiB; keep payload_pool x size.max <= 1024 MiB, e.g. payload_pool: 536870`},
 		{"size max above 1 GiB", "{min: 200, max: 2000}", "{min: 200, max: 9000000000000000000}",
 			`campaign.yaml:4: events.size.max: 9000000000000000000 is more than the 1 GiB a payload pool may hold; write a smaller size, e.g. 1048576`},
+		{"unknown expect.delivery", "faults: []\n", "faults: []\nexpect: {delivery: once}\n",
+			`campaign.yaml:18: expect.delivery: unknown value "once"; use one of: exactly-once, at-least-once`},
+		{"unknown expect.order", "faults: []\n", "faults: []\nexpect:\n  order: global\n",
+			`campaign.yaml:19: expect.order: unknown value "global"; use one of: per-key, none`},
+		{"retry attempts 0", "  start: 200\n", "  start: 200\n  retry: {attempts: 0}\n",
+			`campaign.yaml:9: load.retry.attempts: 0; need at least 1 try (1 = no retry), e.g. attempts: 5`},
+		{"retry deadline below backoff", "  start: 200\n", "  start: 200\n  retry:\n    backoff: 1s\n    deadline: 500ms\n",
+			`campaign.yaml:11: load.retry.deadline: 500ms is shorter than one backoff (1s), so no retry could happen; write at least 1s, e.g. 10s`},
+		{"retry max_backoff below backoff", "  start: 200\n", "  start: 200\n  retry: {backoff: 2s, max_backoff: 1s}\n",
+			`campaign.yaml:9: load.retry.max_backoff: 1s is below backoff 2s; write at least 2s, e.g. 1s`},
 		{"no length", "  stages:\n    - {to: 2000, over: 20s}\n    - {to: 2000, over: 60s}\n    - {to: 200, over: 20s}\n", "",
 			`campaign.yaml:7: load.duration: the run has no length; set load.duration (e.g. 60s) or stages with over > 0`},
 	}
@@ -284,5 +295,30 @@ func TestPayloadKeys(t *testing.T) {
 	}
 	if f, typ := EnvelopeFloor(nil); f > 100 || typ == "" {
 		t.Fatalf("the default envelope floor %d (%s) must stay <= 100 bytes (built-ins use 200, runner tests 100)", f, typ)
+	}
+}
+
+// Declared guarantees and the retry policy default as documented.
+func TestExpectAndRetryDefaults(t *testing.T) {
+	s, err := Parse("campaign.yaml", []byte(base+"load:\n  start: 1\n  duration: 1s\n  retry: {attempts: 3}\n"))
+	if err == nil {
+		t.Fatal("a second load key must be rejected")
+	}
+	s, err = Parse("campaign.yaml", []byte(strings.Replace(base, "  start: 200\n", "  start: 200\n  retry: {attempts: 3}\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Expect.Delivery != DeliveryExactlyOnce || s.Expect.Order != OrderPerKey {
+		t.Fatalf("expect defaults %+v", s.Expect)
+	}
+	r := s.Load.Retry
+	if r == nil || r.Attempts != 3 || r.Backoff.D() != 100*time.Millisecond || r.MaxBackoff.D() != time.Second || r.Deadline != 0 {
+		t.Fatalf("retry defaults %+v", r)
+	}
+	for attempt := 1; attempt <= 6; attempt++ {
+		full := min(100*time.Millisecond<<(attempt-1), time.Second)
+		if w := r.Wait(attempt); w < full/2 || w > full {
+			t.Fatalf("Wait(%d) = %v, want within [%v, %v]", attempt, w, full/2, full)
+		}
 	}
 }

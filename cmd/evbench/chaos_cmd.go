@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -141,7 +140,7 @@ func chaosServe(cmd *cobra.Command, f chaosServeFlags) error {
 	}
 	<-ctx.Done()
 	if err := c.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "evbench: "+err.Error())
+		fmt.Fprintln(cmd.ErrOrStderr(), "evbench: "+err.Error())
 		return withCode(exitIncomplete, err)
 	}
 	for _, w := range c.Windows() {

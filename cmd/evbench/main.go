@@ -4,9 +4,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/evbench/evbench/drivers"
 )
 
 // Exit codes are a public contract (README "Exit codes").
@@ -42,13 +45,43 @@ var rootCmd = &cobra.Command{
 	Short:         "Benchmark and chaos-test event stores: commit latency, catch-up, rebuild, delivery",
 	SilenceUsage:  true,
 	SilenceErrors: true,
+	// Once the flags are parsed, and before any command runs, the secrets
+	// they carry join the set everything printed is scrubbed of.
+	PersistentPreRun: func(cmd *cobra.Command, args []string) { registerSecrets(cmd) },
+}
+
+// secretFlags are the flags whose values may hold a password or token.
+var secretFlags = []string{"dsn", "toxiproxy"}
+
+// registerSecrets registers the secrets of cmd's secretFlags and of
+// DOCKER_HOST (read by --provision) with drivers.RegisterSecretsOf.
+func registerSecrets(cmd *cobra.Command) {
+	for _, name := range secretFlags {
+		if f := cmd.Flags().Lookup(name); f != nil {
+			drivers.RegisterSecretsOf(f.Value.String())
+		}
+	}
+	drivers.RegisterSecretsOf(os.Getenv("DOCKER_HOST"))
 }
 
 func main() {
+	os.Exit(execute(os.Stdout, os.Stderr))
+}
+
+// execute runs rootCmd (on os.Args, or what SetArgs set), prints a failure
+// as one "evbench: ..." line on stderr and returns the exit code.
+//
+// No secret reaches either stream: everything the commands print goes
+// through a scrubWriter, and the failure line through drivers.ScrubAll, so
+// a password given in --dsn or --toxiproxy is masked even where a driver, a
+// library or the runner quoted it (see docs/drivers.md, "Secrets").
+func execute(stdout, stderr io.Writer) int {
 	rootCmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	rootCmd.SetOut(scrubWriter{stdout})
+	rootCmd.SetErr(scrubWriter{stderr})
 	err := rootCmd.Execute()
 	if err == nil {
-		os.Exit(exitOK)
+		return exitOK
 	}
 	code := exitUsage // cobra's own errors (unknown command, bad args) are usage errors
 	var ee *exitError
@@ -56,7 +89,19 @@ func main() {
 		code = ee.code
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintln(os.Stderr, "evbench: "+msg)
+		fmt.Fprintln(stderr, "evbench: "+drivers.ScrubAll(msg))
 	}
-	os.Exit(code)
+	return code
+}
+
+// scrubWriter masks the registered secrets (drivers.ScrubAll) in each
+// Write. fmt's Fprint* write a whole line at once, so a secret is never
+// split across two writes by them.
+type scrubWriter struct{ w io.Writer }
+
+func (s scrubWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(s.w, drivers.ScrubAll(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -51,7 +51,7 @@ faults, checks delivery, rebuilds, and writes result.json and the reports to --o
 
 With no --dsn the driver's embedded store is used (refstore by default: nothing to install).
 
-Exit codes: 0 ok; 1 a gate failed or events were lost; 2 bad usage or invalid scenario;
+Exit codes: 0 ok; 1 the delivery check (judged against the scenario's expect) or a gate failed; 2 bad usage or invalid scenario;
 3 the run could not complete (store unreachable, interrupted).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runScenario(cmd, args[0], f) },
@@ -112,6 +112,18 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("--driver: %w", err))
 	}
+	// A DSN or Toxiproxy URL that cannot work is a usage error, found
+	// without connecting; the messages show them redacted.
+	if f.dsn != "" && reg.CheckDSN != nil {
+		if err := reg.CheckDSN(f.dsn); err != nil {
+			return withCode(exitUsage, fmt.Errorf("--dsn: %w", err))
+		}
+	}
+	if f.toxiproxy != "" {
+		if err := chaos.CheckToxiproxyURL(f.toxiproxy); err != nil {
+			return withCode(exitUsage, fmt.Errorf("--toxiproxy: %w", err))
+		}
+	}
 	sc, err := loadScenario(name, f.sets, f.duration, f.rateScale)
 	if err != nil {
 		return err
@@ -133,6 +145,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		}
 		defer stopStore()
 		dsn = pdsn
+		drivers.RegisterSecretsOf(dsn)
 	}
 
 	out := f.out
@@ -174,7 +187,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	case writeErr != nil:
 		return withCode(exitIncomplete, errors.New("result written incompletely"))
 	case !res.Passed:
-		return withCode(exitGateFailed, errors.New("run failed its gates or lost events"))
+		return withCode(exitGateFailed, errors.New("run failed its delivery check or a gate"))
 	}
 	return nil
 }

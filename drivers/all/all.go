@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/evbench/evbench/drivers/faulty"
 	_ "github.com/evbench/evbench/drivers/kafka"
 	_ "github.com/evbench/evbench/drivers/memory"
 	_ "github.com/evbench/evbench/drivers/nats"

@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) drivers.Driver) {
 		{"DeliverErrorEndsSubscribe", testDeliverError},
 		{"RetriedAppendDedupe", testDedupe},
 		{"AppendAsync", testAsync},
+		{"KeyOrderWithAppendsInFlight", testKeyOrder},
+		{"DeclaresBatchAtomicity", testBatchAtomicity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

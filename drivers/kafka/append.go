@@ -45,6 +45,13 @@ func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done fu
 	}
 }
 
+// BatchAtomic is false: a batch is one Produce per event, not a
+// transaction (the driver sets no transactional ID). The records of a
+// batch share a key and so a partition, and often travel in one record
+// batch, but nothing makes them: each is acked or fails (delivery timeout,
+// cancellation) on its own, so a failed batch may have landed in part.
+func (d *Driver) BatchAtomic() bool { return false }
+
 // tracker collects the acks of one batch without a goroutine.
 type tracker struct {
 	pos   []drivers.Position

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/evbench/evbench/drivers"
 )
 
 // Config is a parsed kafka:// DSN. Every field has a default so that
@@ -48,33 +50,43 @@ var knownParams = []string{"acks", "compression", "consumer", "delivery_timeout"
 
 // ParseDSN parses kafka://host:9092[,host2:9092]?topic=...&partitions=...
 // Unknown parameters are rejected with the list of known ones, so a typo
-// never silently falls back to a default.
+// never silently falls back to a default; so is a user:password, since
+// SASL is not supported yet and credentials must not be ignored silently.
+// Errors show the DSN redacted (drivers.RedactDSN).
 func ParseDSN(dsn string) (Config, error) {
 	cfg := Config{Topic: "evbench", Partitions: 12, Acks: "all", Consumer: "direct", Group: "evbench", Compression: "none", DeliveryTimeout: 5 * time.Second}
+	shown := drivers.RedactDSN(dsn)
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return cfg, fmt.Errorf("kafka: DSN %q: %v; want e.g. %s", dsn, err, dsnExample)
+		return cfg, fmt.Errorf("kafka: DSN %q: %v; want e.g. %s", shown, drivers.ParseReason(err), dsnExample)
 	}
 	if u.Scheme == "kfake" {
-		return cfg, fmt.Errorf("kafka: DSN %q names the embedded kfake cluster: leave the DSN empty and the harness starts it (Embed), then opens its kafka:// DSN", dsn)
+		return cfg, fmt.Errorf("kafka: DSN %q names the embedded kfake cluster: leave the DSN empty and the harness starts it (Embed), then opens its kafka:// DSN", shown)
 	}
 	if u.Scheme != "kafka" {
-		return cfg, fmt.Errorf("kafka: DSN %q: scheme %q; want kafka://host:port (e.g. %s)", dsn, u.Scheme, dsnExample)
+		return cfg, fmt.Errorf("kafka: DSN %q: scheme %q; want kafka://host:port (e.g. %s)", shown, u.Scheme, dsnExample)
+	}
+	if u.User != nil {
+		what := "user"
+		if _, ok := u.User.Password(); ok {
+			what = "user:password"
+		}
+		return cfg, fmt.Errorf("kafka: DSN %q: %s given but SASL is not supported yet; remove the userinfo (SASL and TLS come with the managed-Kafka work)", shown, what)
 	}
 	if u.Path != "" && u.Path != "/" {
-		return cfg, fmt.Errorf("kafka: DSN %q: unexpected path %q; put the topic in ?topic=", dsn, u.Path)
+		return cfg, fmt.Errorf("kafka: DSN %q: unexpected path %q; put the topic in ?topic=", shown, u.Path)
 	}
 	for _, h := range strings.Split(u.Host, ",") {
 		if h == "" {
 			continue
 		}
 		if _, port, err := net.SplitHostPort(h); err != nil || port == "" {
-			return cfg, fmt.Errorf("kafka: DSN %q: broker %q needs host:port, e.g. 127.0.0.1:9092", dsn, h)
+			return cfg, fmt.Errorf("kafka: DSN %q: broker %q needs host:port, e.g. 127.0.0.1:9092", shown, h)
 		}
 		cfg.Brokers = append(cfg.Brokers, h)
 	}
 	if len(cfg.Brokers) == 0 {
-		return cfg, fmt.Errorf("kafka: DSN %q: no broker; want e.g. %s", dsn, dsnExample)
+		return cfg, fmt.Errorf("kafka: DSN %q: no broker; want e.g. %s", shown, dsnExample)
 	}
 	q := u.Query()
 	keys := make([]string, 0, len(q))

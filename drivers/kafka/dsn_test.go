@@ -36,6 +36,10 @@ func TestParseDSN(t *testing.T) {
 		{"kafka://h:1?linger=5", "unit", nil},
 		{"kafka://h:1?delivery_timeout=10ms", "at least 100ms", nil},
 		{"kafka://h:1?topic=a%20b", "topic name", nil},
+		{"kafka://u:s3cret@h:1", `DSN "kafka://u:xxxxx@h:1": user:password given but SASL is not supported yet`, nil},
+		{"kafka://u:s3cret@h", "SASL is not supported", nil},
+		{"kafka://u@h:1", "user given but SASL", nil},
+		{"kafka://u:s3cret@[::1", `"kafka://xxxxx@[::1": missing ']'`, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dsn, func(t *testing.T) {
@@ -51,6 +55,9 @@ func TestParseDSN(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("error leaks the password: %v", err)
 			}
 		})
 	}

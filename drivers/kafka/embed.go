@@ -27,7 +27,7 @@ type EmbeddedCluster struct{ c *kfake.Cluster }
 
 func (e *EmbeddedCluster) DSN() string { return "kafka://" + strings.Join(e.c.ListenAddrs(), ",") }
 func (e *EmbeddedCluster) Describe() string {
-	return "kafka (embedded kfake, 3 brokers, in memory: acks are not durable)"
+	return "kafka (embedded kfake, 3 brokers, in memory: acks are not durable; batch = N independent produces)"
 }
 func (e *EmbeddedCluster) Close() error { e.c.Close(); return nil }
 

@@ -29,7 +29,8 @@ func init() {
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
 		},
-		Embed: Embed,
+		CheckDSN: func(dsn string) error { _, err := ParseDSN(dsn); return err },
+		Embed:    Embed,
 	})
 }
 
@@ -105,7 +106,7 @@ func (d *Driver) Describe() string {
 	if !d.cfg.Idempotent {
 		idem = "not idempotent"
 	}
-	return fmt.Sprintf("kafka topic %s, %d partitions, acks=%s, %s, compression=%s, linger=%s (broker fsync policy not visible to clients)",
+	return fmt.Sprintf("kafka topic %s, %d partitions, acks=%s, %s, compression=%s, linger=%s (broker fsync policy not visible to clients), batch = N independent produces",
 		d.cfg.Topic, d.partitions, d.cfg.Acks, idem, d.cfg.Compression, d.cfg.Linger)
 }
 
@@ -141,6 +142,20 @@ func (d *Driver) baseOpts() []kgo.Opt {
 // timed-out record may still land, and an application-level retry of it is
 // not deduplicated by the broker; the harness counts such events as
 // ambiguous ("unexpected"), never as lost.
+//
+// Per-key order: a key always maps to one partition (murmur2), and the
+// client keeps one buffer per partition, drained to its leader in Produce
+// call order. With idempotence up to 5 produce requests per broker are in
+// flight, and the broker appends a partition's batches only in sequence
+// number order, so a retried batch cannot be overtaken (a sequence error,
+// which means the broker lost data, is past what a client can order).
+// Without idempotence franz-go allows 1 request per broker
+// (MaxProduceRequestsInflightPerBroker, default 1; never raise it: more
+// may reorder on retry), so a retried request goes out again before
+// anything after it. What can still land out of order is an event whose
+// append failed: a record timed out or cancelled (delivery_timeout,
+// AllowIdempotentProduceCancellation) may land after later ones, and a
+// non-idempotent retry may store a record twice.
 func (d *Driver) producerOpts() []kgo.Opt {
 	o := []kgo.Opt{
 		kgo.DefaultProduceTopic(d.cfg.Topic),

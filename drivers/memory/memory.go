@@ -23,6 +23,7 @@ func init() {
 		DSNExample:  "memory://",
 		InProcess:   true,
 		Open:        open,
+		CheckDSN:    func(dsn string) error { _, err := parseDSN(dsn); return err },
 		Embed:       embed,
 	})
 }
@@ -38,7 +39,7 @@ func embed(ctx context.Context, dir string) (drivers.Embedded, error) {
 }
 
 func (e embedded) DSN() string      { return "memory://" + e.name }
-func (e embedded) Describe() string { return "memory (in-process, no I/O, not durable)" }
+func (e embedded) Describe() string { return "memory (in-process, no I/O, not durable, batch atomic)" }
 func (e embedded) Close() error {
 	storesMu.Lock()
 	delete(stores, e.name)
@@ -53,15 +54,24 @@ var (
 	stores   = map[string]*store{}
 )
 
-func open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
+// parseDSN returns the store name of memory://NAME; errors show the DSN
+// redacted (drivers.RedactDSN).
+func parseDSN(dsn string) (string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || u.Scheme != "memory" {
-		return nil, fmt.Errorf("memory: DSN %q: want memory:// or memory://NAME", dsn)
+		return "", fmt.Errorf("memory: DSN %q: want memory:// or memory://NAME", drivers.RedactDSN(dsn))
 	}
 	if len(u.Query()) > 0 {
-		return nil, fmt.Errorf("memory: DSN %q: unknown parameter (the memory driver takes none)", dsn)
+		return "", fmt.Errorf("memory: DSN %q: unknown parameter (the memory driver takes none)", drivers.RedactDSN(dsn))
 	}
-	name := u.Host + u.Path
+	return u.Host + u.Path, nil
+}
+
+func open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
+	name, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
 	storesMu.Lock()
 	s, ok := stores[name]
 	if !ok || opts.Reset {
@@ -274,10 +284,16 @@ func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.P
 }
 
 // AppendAsync appends synchronously and calls done before returning: the
-// store never blocks, so there is nothing to overlap.
+// store never blocks, so there is nothing to overlap, and appends land in
+// call order: per-key order holds with no routing.
 func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done func([]drivers.Position, error)) {
 	done(d.Append(ctx, batch))
 }
+
+// BatchAtomic is true: a batch is stored under one lock hold, which
+// nothing in it can fail (Append fails only before taking the lock), and
+// subscribers read under the same lock, so they see all of it or none.
+func (d *Driver) BatchAtomic() bool { return true }
 
 // DeduplicatesByID reports that retried IDs are not stored twice.
 func (d *Driver) DeduplicatesByID() bool { return true }

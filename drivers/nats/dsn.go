@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/evbench/evbench/drivers"
 )
 
 // Config is a parsed nats:// DSN. Defaults make "nats://127.0.0.1:4222"
@@ -50,19 +52,21 @@ var knownParams = []string{"ack_timeout", "consumer", "dupe_window", "durable", 
 func (c Config) prefix() string { return strings.TrimSuffix(c.Subjects, ">") }
 
 // ParseDSN parses nats://[user:pass@]host:4222[,host2:4222]?stream=...
-// Unknown parameters are rejected with the list of known ones.
+// Unknown parameters are rejected with the list of known ones. Errors show
+// the DSN redacted (drivers.RedactDSN).
 func ParseDSN(dsn string) (Config, error) {
 	cfg := Config{Stream: "EVBENCH", Subjects: "evbench.>", Storage: "file", Replicas: 1, Consumer: "ordered",
 		Durable: "evbench", DupeWindow: 2 * time.Minute, MaxPending: 4096, AckTimeout: 10 * time.Second}
+	shown := drivers.RedactDSN(dsn)
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return cfg, fmt.Errorf("nats: DSN %q: %v; want e.g. %s", redact(dsn), err, dsnExample)
+		return cfg, fmt.Errorf("nats: DSN %q: %v; want e.g. %s", shown, drivers.ParseReason(err), dsnExample)
 	}
 	if u.Scheme != "nats" {
-		return cfg, fmt.Errorf("nats: DSN %q: scheme %q; want nats://host:port (e.g. %s)", redact(dsn), u.Scheme, dsnExample)
+		return cfg, fmt.Errorf("nats: DSN %q: scheme %q; want nats://host:port (e.g. %s)", shown, u.Scheme, dsnExample)
 	}
 	if u.Path != "" && u.Path != "/" {
-		return cfg, fmt.Errorf("nats: DSN %q: unexpected path %q; put the stream in ?stream=", redact(dsn), u.Path)
+		return cfg, fmt.Errorf("nats: DSN %q: unexpected path %q; put the stream in ?stream=", shown, u.Path)
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
@@ -73,12 +77,12 @@ func ParseDSN(dsn string) (Config, error) {
 			continue
 		}
 		if _, port, err := net.SplitHostPort(h); err != nil || port == "" {
-			return cfg, fmt.Errorf("nats: DSN %q: server %q needs host:port, e.g. 127.0.0.1:4222", redact(dsn), h)
+			return cfg, fmt.Errorf("nats: DSN %q: server %q needs host:port, e.g. 127.0.0.1:4222", shown, h)
 		}
 		cfg.Servers = append(cfg.Servers, h)
 	}
 	if len(cfg.Servers) == 0 {
-		return cfg, fmt.Errorf("nats: DSN %q: no server; want e.g. %s", redact(dsn), dsnExample)
+		return cfg, fmt.Errorf("nats: DSN %q: no server; want e.g. %s", shown, dsnExample)
 	}
 	q := u.Query()
 	keys := make([]string, 0, len(q))
@@ -146,26 +150,3 @@ func ParseDSN(dsn string) (Config, error) {
 	}
 	return cfg, nil
 }
-
-// redact masks the password in a nats:// DSN for errors, logs and results.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		// Do not echo a DSN we cannot parse: it may hold a password.
-		if i := strings.LastIndex(dsn, "@"); i >= 0 {
-			if j := strings.Index(dsn, "://"); j >= 0 && j < i {
-				return dsn[:j+3] + "xxxxx" + dsn[i:]
-			}
-		}
-		return dsn
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	return u.String()
-}
-
-// Redact is the registration's DSN redaction.
-func Redact(dsn string) string { return redact(dsn) }

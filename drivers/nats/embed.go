@@ -68,9 +68,9 @@ func (e *EmbeddedServer) DSN() string { return "nats://" + e.s.Addr().String() }
 // Describe states the version and the durability mode.
 func (e *EmbeddedServer) Describe() string {
 	if e.syncAlways {
-		return "nats-server " + server.VERSION + " embedded, JetStream file storage, sync=always (fsync before every PubAck)"
+		return "nats-server " + server.VERSION + " embedded, JetStream file storage, sync=always (fsync before every PubAck), batch = N independent publishes"
 	}
-	return "nats-server " + server.VERSION + " embedded, JetStream file storage, default sync (PubAck before fsync, fsync every 2m)"
+	return "nats-server " + server.VERSION + " embedded, JetStream file storage, default sync (PubAck before fsync, fsync every 2m), batch = N independent publishes"
 }
 
 // Server exposes the server (tests stop it to check failure handling).

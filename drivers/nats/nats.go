@@ -29,8 +29,8 @@ func init() {
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
 		},
-		Embed:  Embed,
-		Redact: Redact,
+		CheckDSN: func(dsn string) error { _, err := ParseDSN(dsn); return err },
+		Embed:    Embed,
 	})
 }
 
@@ -164,7 +164,7 @@ func (d *Driver) Config() Config { return d.cfg }
 // sync interval is server configuration a client cannot read. The default
 // (2 min) acks before fsync, as does the embedded server (see Embed).
 func (d *Driver) Describe() string {
-	return fmt.Sprintf("nats-server %s, JetStream %s storage, replicas=%d (sync interval is server-side: default acks before fsync)",
+	return fmt.Sprintf("nats-server %s, JetStream %s storage, replicas=%d (sync interval is server-side: default acks before fsync), batch = N independent publishes",
 		d.nc.ConnectedServerVersion(), d.cfg.Storage, d.cfg.Replicas)
 }
 

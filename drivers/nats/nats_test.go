@@ -81,8 +81,11 @@ func TestRegistered(t *testing.T) {
 	if r.Embed == nil || r.DSNExample != "nats://127.0.0.1:4222?stream=EVBENCH" {
 		t.Fatalf("registration incomplete: %+v", r)
 	}
-	if got := r.RedactDSN("nats://bob:s3cret@127.0.0.1:4222?stream=X"); strings.Contains(got, "s3cret") {
-		t.Fatalf("RedactDSN kept the password: %s", got)
+	if r.CheckDSN == nil {
+		t.Fatal("nats registers no CheckDSN")
+	}
+	if err := r.CheckDSN("nats://bob:s3cret@127.0.0.1?stream=X"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("CheckDSN of a DSN without port: %v; want an error without the password", err)
 	}
 }
 

@@ -89,6 +89,15 @@ func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done fu
 	}
 }
 
+// BatchAtomic is false: a batch is one PublishMsgAsync per event, each
+// stored and acked by the stream on its own (the driver does not use
+// JetStream's atomic batch publish), and the events after a failed one are
+// not sent, so a failed batch may have landed in part.
+//
+// Per-key order needs no routing here: the driver has one connection, and
+// publishes go out on it in call order.
+func (d *Driver) BatchAtomic() bool { return false }
+
 // msgBox is a message with room for its header values: one allocation
 // instead of a message and a slice per header.
 type msgBox struct {

@@ -17,7 +17,8 @@ var errDedupeMoved = errors.New("postgres: stored IDs changed during append")
 
 // Append stores the batch durably and returns after COMMIT. With
 // group_commit=on (default) concurrent Appends share one transaction (see
-// committer); otherwise each Append is its own transaction.
+// committer); otherwise each Append is its own transaction. Either way it
+// queues behind the key's appends already in flight (see AppendAsync).
 // Event IDs already stored return their original positions and are not
 // written again (also within one batch: the first occurrence wins).
 //
@@ -35,10 +36,7 @@ func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.P
 	if len(batch) == 0 {
 		return nil, nil
 	}
-	if d.cfg.GroupCommit {
-		return d.appendGrouped(ctx, batch)
-	}
-	return d.appendNow(ctx, batch)
+	return d.appendQueued(ctx, batch)
 }
 
 // appendNow runs one append transaction on a pooled connection.
@@ -123,6 +121,7 @@ func (d *Driver) appendOneTrip(ctx context.Context, c *pgx.Conn, batch []drivers
 	if err != nil {
 		return nil, err
 	}
+	d.commits.Add(1)
 	pos := make([]drivers.Position, n)
 	for i := range batch {
 		off, ok := at[batch[i].ID]
@@ -377,5 +376,6 @@ func (d *Driver) write(ctx context.Context, c *pgx.Conn, batch []drivers.Event, 
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	d.commits.Add(1)
 	return nil
 }

@@ -66,24 +66,37 @@ func TestParseDSN(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
+// TestRegistration: postgres needs a DSN, and its CheckDSN refuses what
+// Open would refuse, without connecting and without the password.
+func TestRegistration(t *testing.T) {
 	reg, err := drivers.Lookup("postgres")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dsn := range []string{
-		"postgres://u:" + secret + "@127.0.0.1:5432/test?schema=x",
-		"postgres://u@127.0.0.1/test?password=" + secret,
-		"host=x password=" + secret,
-		"host=x password='" + secret + " x' user=y",
-	} {
-		got := reg.RedactDSN(dsn)
-		if strings.Contains(got, secret) {
-			t.Errorf("Redact(%q) = %q still holds the password", dsn, got)
-		}
-	}
 	if reg.Embed != nil {
 		t.Error("postgres must not embed: a DSN is required")
+	}
+	if reg.CheckDSN == nil {
+		t.Fatal("postgres registers no CheckDSN")
+	}
+	if err := reg.CheckDSN("postgres://u:" + secret + "@127.0.0.1:1/test?sslmode=disable"); err != nil {
+		t.Errorf("CheckDSN of a valid DSN (unreachable port): %v", err)
+	}
+	for _, dsn := range []string{
+		"postgres://u:" + secret + "@127.0.0.1:1/test?nosuchparam=1",
+		"postgres://u:" + secret + "@127.0.0.1:1/test?sslmode=sometimes",
+		"postgres://u@127.0.0.1:1/test?password=" + secret + "&connect_timeout=soon",
+		"postgres://u:" + secret + "@[::1",
+		"host=127.0.0.1 password=" + secret,
+	} {
+		err := reg.CheckDSN(dsn)
+		if err == nil {
+			t.Errorf("CheckDSN(%s) accepted it", drivers.RedactDSN(dsn))
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("CheckDSN error leaks the password: %v", err)
+		}
 	}
 }
 
@@ -95,7 +108,7 @@ func openErr(t *testing.T, dsn string, limit time.Duration) error {
 	d, err := Open(context.Background(), dsn, drivers.Options{})
 	if err == nil {
 		d.Close()
-		t.Fatalf("Open(%s) succeeded, want an error", redact(dsn))
+		t.Fatalf("Open(%s) succeeded, want an error", drivers.RedactDSN(dsn))
 	}
 	if took := time.Since(start); took > limit {
 		t.Errorf("Open failed after %s, want within %s", took, limit)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/evbench/evbench/drivers"
 )
 
 // Config is the evbench side of a postgres DSN. Everything else in the DSN
@@ -64,8 +66,6 @@ var libpqParams = map[string]bool{
 	"pool_max_conn_idle_time": true, "pool_health_check_period": true, "pool_max_conn_lifetime_jitter": true,
 }
 
-var kvPassword = regexp.MustCompile(`((?:^|\s)(?:ssl)?password\s*=\s*)('[^']*'|\S+)`)
-
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
 
 // parseDSN splits dsn into the evbench Config and the DSN handed to pgx.
@@ -78,11 +78,11 @@ func parseDSN(dsn string) (Config, string, error) {
 	}
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return cfg, "", fmt.Errorf("postgres: DSN %q is not a postgres:// URL; use e.g. %s", redact(dsn), dsnExample)
+		return cfg, "", fmt.Errorf("postgres: DSN %q is not a postgres:// URL; use e.g. %s", drivers.RedactDSN(dsn), dsnExample)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return cfg, "", fmt.Errorf("postgres: DSN query string: %v; separate parameters with &", err)
+		return cfg, "", fmt.Errorf("postgres: DSN query string: %s; separate parameters with &", drivers.Scrub(err.Error(), dsn))
 	}
 	var unknown []string
 	for k, vs := range q {
@@ -155,28 +155,8 @@ func parseDSN(dsn string) (Config, string, error) {
 	return cfg, u.String(), nil
 }
 
-// redact masks the password in a DSN for logs, errors and result.json.
-func redact(dsn string) string {
+// hasParam reports whether dsn's query sets name.
+func hasParam(dsn, name string) bool {
 	u, err := url.Parse(dsn)
-	if err != nil {
-		// Not a URL: never echo something that may hold a secret.
-		return "<unparseable DSN>"
-	}
-	if u.Scheme == "" {
-		// keyword=value form
-		return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	q := u.Query()
-	for _, k := range []string{"password", "sslpassword"} {
-		if q.Has(k) {
-			q.Set(k, "xxxxx")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
+	return err == nil && u.Query().Has(name)
 }

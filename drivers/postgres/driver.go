@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"strings"
 	"sync"
@@ -47,8 +48,21 @@ func init() {
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
 		},
-		Redact: redact,
+		CheckDSN: CheckDSN,
 	})
+}
+
+// CheckDSN validates dsn as Open would (evbench parameters, then pgx's own
+// parsing) without connecting.
+func CheckDSN(dsn string) error {
+	_, pgDSN, err := parseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	if _, err := pgxpool.ParseConfig(pgDSN); err != nil {
+		return fmt.Errorf("postgres: DSN %s: %s", drivers.RedactDSN(dsn), drivers.Scrub(err.Error(), dsn))
+	}
+	return nil
 }
 
 // Driver is a pooled connection to one evbench schema. Safe for
@@ -62,17 +76,24 @@ type Driver struct {
 	describe string
 	sql      statements
 
-	group *committer
+	// lanes queue and run appends: one group committer with
+	// group_commit=on, one single committer per pool connection with
+	// group_commit=off, keys routed by seed (see AppendAsync).
+	lanes   []*committer
+	seed    maphash.Seed
+	order   sync.RWMutex // orders batches spanning lanes (see ordered)
+	commits atomic.Int64 // append transactions committed
 
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
 
 var (
-	_ drivers.Driver        = (*Driver)(nil)
-	_ drivers.Resetter      = (*Driver)(nil)
-	_ drivers.Deduplicator  = (*Driver)(nil)
-	_ drivers.AsyncAppender = (*Driver)(nil)
+	_ drivers.Driver         = (*Driver)(nil)
+	_ drivers.Resetter       = (*Driver)(nil)
+	_ drivers.Deduplicator   = (*Driver)(nil)
+	_ drivers.AsyncAppender  = (*Driver)(nil)
+	_ drivers.BatchAtomicity = (*Driver)(nil)
 )
 
 // Open connects (through opts.Dialer, so a chaos proxy sees every
@@ -85,7 +106,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 	}
 	pcfg, err := pgxpool.ParseConfig(pgDSN)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: DSN %s: %s", redact(dsn), redactErr(err, dsn))
+		return nil, fmt.Errorf("postgres: DSN %s: %s", drivers.RedactDSN(dsn), drivers.Scrub(err.Error(), dsn))
 	}
 	if !hasParam(dsn, "pool_max_conns") {
 		pcfg.MaxConns = cfg.Pool
@@ -106,7 +127,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect to %s: %s", target, redactErr(err, dsn))
+		return nil, fmt.Errorf("postgres: connect to %s: %s", target, drivers.Scrub(err.Error(), dsn))
 	}
 	d := &Driver{cfg: cfg, n: newNames(cfg), pool: pool, connCfg: cc.Copy(), opts: opts}
 	d.sql = newStatements(d.n, cfg)
@@ -114,7 +135,14 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		pool.Close()
 		return nil, err
 	}
-	d.group = newCommitter(d)
+	d.seed = maphash.MakeSeed()
+	if cfg.GroupCommit {
+		d.lanes = []*committer{newCommitter(d, false)}
+	} else {
+		for i := int32(0); i < pool.Config().MaxConns; i++ {
+			d.lanes = append(d.lanes, newCommitter(d, true))
+		}
+	}
 	return d, nil
 }
 
@@ -128,7 +156,11 @@ func (d *Driver) start(ctx context.Context, target, dsn string, reset bool) erro
 	if err != nil {
 		return connectError(err, target, d.connCfg, dsn)
 	}
-	d.describe = fmt.Sprintf("postgres %s synchronous_commit=%s fsync=%s", version, syncCommit, fsync)
+	gc := "on"
+	if !d.cfg.GroupCommit {
+		gc = "off"
+	}
+	d.describe = fmt.Sprintf("postgres %s synchronous_commit=%s fsync=%s group_commit=%s, batch atomic (one transaction)", version, syncCommit, fsync, gc)
 	if syncCommit != "on" || fsync != "on" {
 		d.opts.Log("postgres: WARNING %s: COMMIT is not durable, commit latencies are not comparable", d.describe)
 	}
@@ -139,8 +171,14 @@ func (d *Driver) start(ctx context.Context, target, dsn string, reset bool) erro
 }
 
 // Describe says what runs, for the result's environment section, e.g.
-// "postgres 15.20 synchronous_commit=on fsync=on".
+// "postgres 15.20 synchronous_commit=on fsync=on group_commit=on, batch
+// atomic (one transaction)".
 func (d *Driver) Describe() string { return d.describe }
+
+// BatchAtomic is true: a batch is inserted by one transaction (with
+// group_commit=on, one transaction carries several batches), so it commits
+// or rolls back whole, across crashes too.
+func (d *Driver) BatchAtomic() bool { return true }
 
 // Config returns the parsed evbench parameters.
 func (d *Driver) Config() Config { return d.cfg }
@@ -168,7 +206,9 @@ func (d *Driver) Head(ctx context.Context) (drivers.Cursor, error) {
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
 		d.closed.Store(true)
-		d.group.close()
+		for _, c := range d.lanes {
+			c.close()
+		}
 		d.pool.Close()
 	})
 	return nil
@@ -193,7 +233,7 @@ func connectError(err error, target string, cc *pgx.ConnConfig, dsn string) erro
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("postgres: connect to %s: connection refused; is the server running on that port?", target)
 	}
-	return fmt.Errorf("postgres: connect to %s: %s", target, redactErr(err, dsn))
+	return fmt.Errorf("postgres: connect to %s: %s", target, drivers.Scrub(err.Error(), dsn))
 }
 
 func isTimeout(err error) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,25 +28,32 @@ type request struct {
 	done  func([]drivers.Position, error)
 }
 
-// committer is the driver's group commit: appends queue here and one
-// goroutine writes everything queued in one transaction, so concurrent
-// writers share one COMMIT flush. The head-row lock serialises transactions
-// anyway (see the package doc); grouping is what lets throughput grow with
-// concurrency. FIFO order is kept, so AppendAsync calls from one goroutine
-// land in call order.
+// committer is one append queue with one goroutine running its
+// transactions, one at a time, in FIFO order, so AppendAsync calls from one
+// goroutine land in call order.
+//
+// With group_commit=on the driver has one committer, which writes
+// everything queued in one transaction, so concurrent writers share one
+// COMMIT flush. The head-row lock serialises transactions anyway (see the
+// package doc); grouping is what lets throughput grow with concurrency.
+//
+// With group_commit=off the driver has one single committer per pool
+// connection (a lane), each taking one request per transaction, and routes
+// every key to one lane (Driver.lane). See Driver.AppendAsync for why.
 type committer struct {
-	d    *Driver
-	mu   sync.Mutex
-	q    []*request
-	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	d      *Driver
+	single bool // one request per transaction (group_commit=off)
+	mu     sync.Mutex
+	q      []*request
+	wake   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 
 	groups, events atomic.Int64 // for Stats
 }
 
-func newCommitter(d *Driver) *committer {
-	c := &committer{d: d, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func newCommitter(d *Driver, single bool) *committer {
+	c := &committer{d: d, single: single, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -73,7 +81,7 @@ func (c *committer) take() []*request {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, i := 0, 0
-	for i < len(c.q) && (i == 0 || n+len(c.q[i].batch) <= maxGroupEvents) {
+	for i < len(c.q) && (i == 0 || !c.single && n+len(c.q[i].batch) <= maxGroupEvents) {
 		n += len(c.q[i].batch)
 		i++
 	}
@@ -187,9 +195,29 @@ func (c *committer) close() {
 	<-c.done
 }
 
-// AppendAsync queues the batch for the next group commit and returns at
-// once; done is called exactly once with the positions after COMMIT, or
-// with an error. Calls from one goroutine are committed in call order.
+// AppendAsync queues the batch and returns at once; done is called exactly
+// once with the positions after COMMIT, or with an error. Calls from one
+// goroutine are committed in call order per key (in call order overall
+// with group_commit=on), and an Append after them waits its turn too.
+//
+// With group_commit=on the batch joins the next group transaction. With
+// group_commit=off it is its own transaction, run by the lane its key maps
+// to (one lane per pool connection, each one transaction at a time):
+//   - One transaction per append, in `evbench run` too: the runner prefers
+//     AppendAsync, so queueing into the group committer here made
+//     group_commit=off a no-op in runs.
+//   - Per-key order: a key's appends never overlap. Running them
+//     concurrently on pooled connections would let a later append of a key
+//     take the head lock, and so its positions, before an earlier one.
+//   - Bounded concurrency: at most one transaction per lane, so never more
+//     than the pool holds; the rest wait in their lane's queue. The
+//     harness's in-flight window still bounds what is queued, and the
+//     queueing shows in commit latency, where it belongs: transactions
+//     serialise on the head lock anyway.
+//
+// Not offering AppendAsync with group_commit=off would keep order too (the
+// runner's worker pool runs one Append per key at a time), but would make
+// the in-flight window and the generator's path differ by DSN parameter.
 func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done func([]drivers.Position, error)) {
 	if err := ctx.Err(); err != nil {
 		done(nil, fmt.Errorf("postgres: append: %w", err))
@@ -203,11 +231,51 @@ func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done fu
 		done(nil, nil)
 		return
 	}
-	d.group.enqueue(&request{ctx: ctx, batch: batch, done: done})
+	c, spans := d.lane(batch)
+	if len(d.lanes) > 1 {
+		done = d.ordered(done, spans)
+	}
+	c.enqueue(&request{ctx: ctx, batch: batch, done: done})
 }
 
-// appendGrouped is Append through the group committer.
-func (d *Driver) appendGrouped(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
+// lane returns the committer for batch (the only one with group_commit=on,
+// else the lane its first event's key hashes to) and whether the batch's
+// keys hash to more than one lane. The generator's batches hold one key
+// each; a batch spanning lanes is ordered by d.order (see ordered).
+func (d *Driver) lane(batch []drivers.Event) (c *committer, spans bool) {
+	if len(d.lanes) == 1 {
+		return d.lanes[0], false
+	}
+	i := d.laneOf(batch[0].Key)
+	for j := 1; j < len(batch) && !spans; j++ {
+		if k := batch[j].Key; k != batch[0].Key && d.laneOf(k) != i {
+			spans = true
+		}
+	}
+	return d.lanes[i], spans
+}
+
+func (d *Driver) laneOf(key string) uint64 {
+	return maphash.String(d.seed, key) % uint64(len(d.lanes))
+}
+
+// ordered makes an append hold d.order until done: shared for a batch in
+// one lane, exclusive for a batch spanning lanes, which therefore starts
+// only after every append in flight finished and holds back later ones
+// until it has, so it is ordered against them on every key it holds (its
+// AppendAsync call blocks meanwhile; the generator never sends such
+// batches). The lock is released before done runs, so done may append.
+func (d *Driver) ordered(done func([]drivers.Position, error), spans bool) func([]drivers.Position, error) {
+	if spans {
+		d.order.Lock()
+		return func(p []drivers.Position, err error) { d.order.Unlock(); done(p, err) }
+	}
+	d.order.RLock()
+	return func(p []drivers.Position, err error) { d.order.RUnlock(); done(p, err) }
+}
+
+// appendQueued is Append through the key's committer.
+func (d *Driver) appendQueued(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
 	type result struct {
 		pos []drivers.Position
 		err error
@@ -225,7 +293,17 @@ func (d *Driver) appendGrouped(ctx context.Context, batch []drivers.Event) ([]dr
 }
 
 // GroupStats reports how many group transactions ran and how many events
-// they carried: events/groups is the achieved group size.
+// they carried: events/groups is the achieved group size (with
+// group_commit=off every append is a group of its own).
 func (d *Driver) GroupStats() (groups, events int64) {
-	return d.group.groups.Load(), d.group.events.Load()
+	for _, c := range d.lanes {
+		groups += c.groups.Load()
+		events += c.events.Load()
+	}
+	return groups, events
 }
+
+// Commits is how many append transactions committed: one per append with
+// group_commit=off, one per group with group_commit=on (retries that only
+// found stored IDs commit nothing).
+func (d *Driver) Commits() int64 { return d.commits.Load() }

@@ -60,7 +60,7 @@ func TestGroupIsolatesBadBatch(t *testing.T) {
 	results := make([]error, 2)
 	var positions []drivers.Position
 	ctx := context.Background()
-	d.group.commit([]*request{
+	d.lanes[0].commit([]*request{
 		{ctx: ctx, batch: good, done: func(p []drivers.Position, err error) { positions, results[0] = p, err }},
 		{ctx: ctx, batch: bad, done: func(p []drivers.Position, err error) { results[1] = err }},
 	})

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/evbench/evbench/drivers"
 )
 
 // checkEngine pings the Docker engine within engineCheckTimeout. The
@@ -36,15 +38,18 @@ func checkEngine(ctx context.Context) (err error) {
 		err = ctx.Err()
 	}
 	if err != nil {
-		return fmt.Errorf("%w (%s: %s); start the store yourself and pass --dsn", ErrNoDocker, dockerHostHint(), oneLine(err))
+		// DOCKER_HOST may carry credentials (tcp://user:pw@host): the
+		// message shows it redacted and the engine's error scrubbed of it.
+		msg := drivers.Scrub(oneLine(err), os.Getenv("DOCKER_HOST"))
+		return fmt.Errorf("%w (%s: %s); start the store yourself and pass --dsn", ErrNoDocker, dockerHostHint(), msg)
 	}
 	return nil
 }
 
-// dockerHostHint names where the engine was looked for.
+// dockerHostHint names where the engine was looked for, redacted.
 func dockerHostHint() string {
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return "DOCKER_HOST=" + h
+		return "DOCKER_HOST=" + drivers.RedactDSN(h)
 	}
 	return "unix:///var/run/docker.sock"
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -16,12 +17,14 @@ import (
 )
 
 // Driver is a connection set to one refstore server. Appends pipeline over
-// cfg.conns connections (round robin); each Subscribe opens its own.
+// cfg.conns connections, each key always on the same one (see pick); each
+// Subscribe opens its own.
 type Driver struct {
 	cfg    config
 	opts   drivers.Options
 	slots  []*slot
-	rr     atomic.Uint32
+	seed   maphash.Seed // routes keys to slots
+	order  sync.RWMutex // orders batches spanning slots (see ordered)
 	closed atomic.Bool
 }
 
@@ -33,18 +36,25 @@ type slot struct {
 	lastErr error
 }
 
-// Open validates dsn and connects (within dial_timeout, default 5s).
+// Open validates dsn and dials every append connection (each within
+// dial_timeout, default 5s).
 func Open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 	cfg, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: cfg, opts: opts}
+	d := &Driver{cfg: cfg, opts: opts, seed: maphash.MakeSeed()}
 	for i := 0; i < cfg.conns; i++ {
 		d.slots = append(d.slots, &slot{})
 	}
-	if _, err := d.conn(ctx, d.slots[0], true); err != nil {
-		return nil, err
+	// Dial every append connection now: AppendAsync fails fast on a slot
+	// that is not connected (it never waits for a dial), so a lazily
+	// dialled slot would fail the first asynchronous appends of its keys.
+	for _, s := range d.slots {
+		if _, err := d.conn(ctx, s, true); err != nil {
+			d.Close()
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -107,8 +117,65 @@ func (d *Driver) redial(s *slot, ch chan struct{}) {
 	close(ch)
 }
 
-func (d *Driver) pick() *slot {
-	return d.slots[int(d.rr.Add(1))%len(d.slots)]
+// pick returns the connection for batch, the one its key hashes to, and
+// whether the batch's keys hash to more than one connection.
+//
+// Per-key order is the harness's promise: the generator submits a key's
+// appends in order, with many in flight at once. One connection keeps
+// them in order (frames go out in call order, the server hands them to
+// the committer in the order it reads them), but two connections do not:
+// their frames reach the committer in whatever order the server's
+// per-connection readers get to them, so spreading appends round robin
+// let a key's later append commit before an earlier one. So every key
+// stays on one connection. The generator's batches hold one key each; a
+// batch whose keys span connections is ordered by d.order (see ordered).
+func (d *Driver) pick(batch []drivers.Event) (s *slot, spans bool) {
+	if len(d.slots) == 1 {
+		return d.slots[0], false
+	}
+	i := d.slotOf(batch[0].Key)
+	for j := 1; j < len(batch) && !spans; j++ {
+		if k := batch[j].Key; k != batch[0].Key && d.slotOf(k) != i {
+			spans = true
+		}
+	}
+	return d.slots[i], spans
+}
+
+func (d *Driver) slotOf(key string) uint64 {
+	return maphash.String(d.seed, key) % uint64(len(d.slots))
+}
+
+// ordered makes a hold d.order until it is answered: shared for a batch on
+// one connection, exclusive for a batch spanning several, which therefore
+// goes out only after every append in flight was answered and holds back
+// later ones until it is, so it is ordered against them on every key it
+// holds. That stalls the pipeline, but only for such batches (never the
+// generator's). The lock is released before a's answer, so a callback may
+// append again.
+func (d *Driver) ordered(a answerer, spans bool) answerer {
+	if spans {
+		d.order.Lock()
+	} else {
+		d.order.RLock()
+	}
+	return &orderedAnswer{a: a, d: d, excl: spans}
+}
+
+// orderedAnswer releases d.order, then answers a.
+type orderedAnswer struct {
+	a    answerer
+	d    *Driver
+	excl bool
+}
+
+func (o *orderedAnswer) answer(f wire.Frame, err error) {
+	if o.excl {
+		o.d.order.Unlock()
+	} else {
+		o.d.order.RUnlock()
+	}
+	o.a.answer(f, err)
 }
 
 // appendFrame encodes batch as an append request straight from
@@ -145,7 +212,11 @@ func (d *Driver) send(ctx context.Context, expected ExpectedVersion, batch []dri
 		a.answer(wire.Frame{Type: wire.TAppendOK, Body: emptyPositions}, nil)
 		return
 	}
-	pc, err := d.conn(ctx, d.pick(), wait)
+	s, spans := d.pick(batch)
+	if len(d.slots) > 1 {
+		a = d.ordered(a, spans)
+	}
+	pc, err := d.conn(ctx, s, wait)
 	if err != nil {
 		a.answer(wire.Frame{}, err)
 		return
@@ -268,6 +339,19 @@ func (d *Driver) Head(ctx context.Context) (drivers.Cursor, error) {
 	}
 	return drivers.Cursor{0: int64(r.v)}, nil
 }
+
+// BatchAtomic is true: a batch is one append frame, which the server
+// decodes whole (a cut frame is dropped with its connection) and hands to
+// the log as one request. The committer checks it (an expected-version
+// conflict refuses all of it), encodes it into one commit group, writes
+// the group with one pwrite (a failed write is cut back, so no reader or
+// recovery sees any of it) and acknowledges it after the group's
+// fdatasync; readers see only up to the synced head, never part of a
+// group. The one gap: recovery after a crash in the middle of writing or
+// syncing a group cuts the torn tail at a record boundary (records carry
+// no group marker), so a prefix of a batch that was never acknowledged
+// may survive a crash of the store itself.
+func (d *Driver) BatchAtomic() bool { return true }
 
 // DeduplicatesByID is true: a retried event ID (within the server's dedupe
 // window, default the last 1,048,576 events) returns its original position.

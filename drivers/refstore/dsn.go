@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/evbench/evbench/drivers"
 )
 
 // config is a parsed DSN: refstore://host:port[?conns=N&dial_timeout=D].
@@ -31,17 +33,18 @@ func knownList() string {
 	return strings.Join(names, ", ")
 }
 
+// parseDSN validates dsn; errors show it redacted (drivers.RedactDSN).
 func parseDSN(dsn string) (config, error) {
 	cfg := config{conns: 1, dialTimeout: 5 * time.Second}
 	u, err := url.Parse(dsn)
 	if err != nil || u.Scheme != "refstore" || u.Host == "" {
-		return cfg, fmt.Errorf("refstore: DSN %q: want refstore://host:port, e.g. refstore://127.0.0.1:7600", dsn)
+		return cfg, fmt.Errorf("refstore: DSN %q: want refstore://host:port, e.g. refstore://127.0.0.1:7600", drivers.RedactDSN(dsn))
 	}
 	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
-		return cfg, fmt.Errorf("refstore: DSN %q: host %q needs a port, e.g. refstore://127.0.0.1:7600", dsn, u.Host)
+		return cfg, fmt.Errorf("refstore: DSN %q: host %q needs a port, e.g. refstore://127.0.0.1:7600", drivers.RedactDSN(dsn), u.Host)
 	}
 	if u.Path != "" && u.Path != "/" {
-		return cfg, fmt.Errorf("refstore: DSN %q: unexpected path %q (refstore has one log; remove it)", dsn, u.Path)
+		return cfg, fmt.Errorf("refstore: DSN %q: unexpected path %q (refstore has one log; remove it)", drivers.RedactDSN(dsn), u.Path)
 	}
 	cfg.addr = u.Host
 	for k, vs := range u.Query() {

@@ -16,6 +16,7 @@ func init() {
 		Description: "evbench's reference event store: segmented log, group commit, fsync before ack",
 		DSNExample:  "refstore://127.0.0.1:7600",
 		Open:        Open,
+		CheckDSN:    func(dsn string) error { _, err := parseDSN(dsn); return err },
 		Embed:       Embed,
 	})
 }
@@ -53,9 +54,10 @@ func StartEmbedded(dir string, opts engine.Options, addr string) (*Embedded, err
 // DSN addresses the embedded server.
 func (e *Embedded) DSN() string { return e.dsn }
 
-// Describe names what runs, for the result's environment section.
+// Describe names what runs, for the result's environment section: the
+// sync mode, and that a batch is one all-or-nothing record group.
 func (e *Embedded) Describe() string {
-	return fmt.Sprintf("refstore (embedded, sync=%s)", e.Log.Sync())
+	return fmt.Sprintf("refstore (embedded, sync=%s, batch atomic)", e.Log.Sync())
 }
 
 // Close stops the server, then closes the log. Idempotent.
