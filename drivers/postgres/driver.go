@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"net"
 	"strings"
 	"sync"
@@ -30,6 +29,7 @@ import (
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/keyroute"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -80,9 +80,8 @@ type Driver struct {
 	// group_commit=on, one single committer per pool connection with
 	// group_commit=off, keys routed by seed (see AppendAsync).
 	lanes   []*committer
-	seed    maphash.Seed
-	order   sync.RWMutex // orders batches spanning lanes (see ordered)
-	commits atomic.Int64 // append transactions committed
+	route   *keyroute.Router // keeps each key in one lane
+	commits atomic.Int64     // append transactions committed
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -135,7 +134,6 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		pool.Close()
 		return nil, err
 	}
-	d.seed = maphash.MakeSeed()
 	if cfg.GroupCommit {
 		d.lanes = []*committer{newCommitter(d, false)}
 	} else {
@@ -143,6 +141,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 			d.lanes = append(d.lanes, newCommitter(d, true))
 		}
 	}
+	d.route = keyroute.New(len(d.lanes))
 	return d, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -241,37 +240,18 @@ func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done fu
 // lane returns the committer for batch (the only one with group_commit=on,
 // else the lane its first event's key hashes to) and whether the batch's
 // keys hash to more than one lane. The generator's batches hold one key
-// each; a batch spanning lanes is ordered by d.order (see ordered).
+// each; a batch spanning lanes is ordered by the router (see ordered).
 func (d *Driver) lane(batch []drivers.Event) (c *committer, spans bool) {
-	if len(d.lanes) == 1 {
-		return d.lanes[0], false
-	}
-	i := d.laneOf(batch[0].Key)
-	for j := 1; j < len(batch) && !spans; j++ {
-		if k := batch[j].Key; k != batch[0].Key && d.laneOf(k) != i {
-			spans = true
-		}
-	}
+	i, spans := d.route.Pick(batch)
 	return d.lanes[i], spans
 }
 
-func (d *Driver) laneOf(key string) uint64 {
-	return maphash.String(d.seed, key) % uint64(len(d.lanes))
-}
-
-// ordered makes an append hold d.order until done: shared for a batch in
-// one lane, exclusive for a batch spanning lanes, which therefore starts
-// only after every append in flight finished and holds back later ones
-// until it has, so it is ordered against them on every key it holds (its
-// AppendAsync call blocks meanwhile; the generator never sends such
-// batches). The lock is released before done runs, so done may append.
+// ordered makes an append hold the router's order until done (see
+// keyroute: shared for a batch in one lane, exclusive for a batch spanning
+// several).
 func (d *Driver) ordered(done func([]drivers.Position, error), spans bool) func([]drivers.Position, error) {
-	if spans {
-		d.order.Lock()
-		return func(p []drivers.Position, err error) { d.order.Unlock(); done(p, err) }
-	}
-	d.order.RLock()
-	return func(p []drivers.Position, err error) { d.order.RUnlock(); done(p, err) }
+	d.route.Acquire(spans)
+	return func(p []drivers.Position, err error) { d.route.Release(spans); done(p, err) }
 }
 
 // appendQueued is Append through the key's committer.

@@ -8,11 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/keyroute"
 	"github.com/evbench/evbench/drivers/refstore/wire"
 )
 
@@ -23,8 +23,7 @@ type Driver struct {
 	cfg    config
 	opts   drivers.Options
 	slots  []*slot
-	seed   maphash.Seed // routes keys to slots
-	order  sync.RWMutex // orders batches spanning slots (see ordered)
+	route  *keyroute.Router // keeps each key on one slot (see pick)
 	closed atomic.Bool
 }
 
@@ -43,7 +42,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: cfg, opts: opts, seed: maphash.MakeSeed()}
+	d := &Driver{cfg: cfg, opts: opts, route: keyroute.New(cfg.conns)}
 	for i := 0; i < cfg.conns; i++ {
 		d.slots = append(d.slots, &slot{})
 	}
@@ -128,53 +127,29 @@ func (d *Driver) redial(s *slot, ch chan struct{}) {
 // per-connection readers get to them, so spreading appends round robin
 // let a key's later append commit before an earlier one. So every key
 // stays on one connection. The generator's batches hold one key each; a
-// batch whose keys span connections is ordered by d.order (see ordered).
+// batch whose keys span connections is ordered by the router (see ordered).
 func (d *Driver) pick(batch []drivers.Event) (s *slot, spans bool) {
-	if len(d.slots) == 1 {
-		return d.slots[0], false
-	}
-	i := d.slotOf(batch[0].Key)
-	for j := 1; j < len(batch) && !spans; j++ {
-		if k := batch[j].Key; k != batch[0].Key && d.slotOf(k) != i {
-			spans = true
-		}
-	}
+	i, spans := d.route.Pick(batch)
 	return d.slots[i], spans
 }
 
-func (d *Driver) slotOf(key string) uint64 {
-	return maphash.String(d.seed, key) % uint64(len(d.slots))
-}
-
-// ordered makes a hold d.order until it is answered: shared for a batch on
-// one connection, exclusive for a batch spanning several, which therefore
-// goes out only after every append in flight was answered and holds back
-// later ones until it is, so it is ordered against them on every key it
-// holds. That stalls the pipeline, but only for such batches (never the
-// generator's). The lock is released before a's answer, so a callback may
-// append again.
+// ordered makes a hold the router's order until it is answered (see
+// keyroute: shared for a batch on one connection, exclusive for a batch
+// spanning several).
 func (d *Driver) ordered(a answerer, spans bool) answerer {
-	if spans {
-		d.order.Lock()
-	} else {
-		d.order.RLock()
-	}
-	return &orderedAnswer{a: a, d: d, excl: spans}
+	d.route.Acquire(spans)
+	return &orderedAnswer{a: a, d: d, spans: spans}
 }
 
-// orderedAnswer releases d.order, then answers a.
+// orderedAnswer releases the router's order, then answers a.
 type orderedAnswer struct {
-	a    answerer
-	d    *Driver
-	excl bool
+	a     answerer
+	d     *Driver
+	spans bool
 }
 
 func (o *orderedAnswer) answer(f wire.Frame, err error) {
-	if o.excl {
-		o.d.order.Unlock()
-	} else {
-		o.d.order.RUnlock()
-	}
+	o.d.route.Release(o.spans)
 	o.a.answer(f, err)
 }
 
