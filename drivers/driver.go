@@ -191,3 +191,35 @@ func AppendAndWait(ctx context.Context, a AsyncAppender, batch []Event) ([]Posit
 type BatchAtomicity interface {
 	BatchAtomic() bool
 }
+
+// Durability is what an acknowledgement means on the store, as detected
+// from the store itself (server settings, the connection's parameters),
+// so every result says whether its commit latency includes an fsync.
+type Durability struct {
+	// AckAfterFsync is "true" (the ack follows an fsync of the data),
+	// "false" (the ack can come before: a crash of the machine can lose
+	// acknowledged events) or "unknown" (the store does not say).
+	AckAfterFsync string
+	// Replication says how many copies an ack waits for, when known
+	// ("acks=all", "1 (no replicas)").
+	Replication string
+	// Detail is one line for people: the settings it was read from.
+	Detail string
+	// Source says where it was read: "SHOW fsync, synchronous_commit",
+	// "server handshake", "DSN", "managed store configuration".
+	Source string
+}
+
+// Ack-after-fsync values.
+const (
+	AckAfterFsyncTrue    = "true"
+	AckAfterFsyncFalse   = "false"
+	AckAfterFsyncUnknown = "unknown"
+)
+
+// DurabilityReporter is implemented by drivers that can tell what their
+// store's acknowledgement means. It may query the store (bounded by ctx);
+// on error the harness records AckAfterFsyncUnknown with the reason.
+type DurabilityReporter interface {
+	Durability(ctx context.Context) (Durability, error)
+}

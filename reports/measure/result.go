@@ -108,6 +108,10 @@ type DriverInfo struct {
 	DSN      string `json:"dsn"`
 	Embedded bool   `json:"embedded"`
 	Describe string `json:"describe,omitempty"`
+	// Durability is what an acknowledgement means on this store, detected
+	// from the store (see drivers.Durability); compare warns when two runs
+	// differ in it.
+	Durability *Durability `json:"durability,omitempty"`
 	// BatchAtomic says whether one append of events.batch events lands
 	// all-or-nothing (one transaction or record group) or as independent
 	// writes that may land in part; absent when the driver does not say.
@@ -341,4 +345,13 @@ type ErrorCount struct {
 	Op      string `json:"op"`
 	Message string `json:"message"`
 	Count   int64  `json:"count"`
+}
+
+// Durability is the result's durability label (drivers.Durability).
+type Durability struct {
+	// AckAfterFsync is "true", "false" or "unknown".
+	AckAfterFsync string `json:"ack_after_fsync"`
+	Replication   string `json:"replication,omitempty"`
+	Detail        string `json:"detail,omitempty"`
+	Source        string `json:"source,omitempty"`
 }
