@@ -16,19 +16,23 @@ const SchemaV1 = "evbench.result/v1"
 
 // Result is the content of result.json.
 type Result struct {
-	Schema       string       `json:"schema"`
-	Complete     bool         `json:"complete"`
-	Reason       string       `json:"reason,omitempty"` // why the run is incomplete or failed
-	Scenario     ScenarioInfo `json:"scenario"`
-	Driver       DriverInfo   `json:"driver"`
-	StartedAt    time.Time    `json:"started_at"`
-	DurationS    float64      `json:"duration_s"`
-	Events       EventCounts  `json:"events"`
-	OfferedRate  float64      `json:"offered_rate"`
-	AchievedRate float64      `json:"achieved_rate"`
-	Commit       Percentiles  `json:"commit_latency_ms"`
-	ServiceTime  Percentiles  `json:"service_time_ms"`
-	E2E          Percentiles  `json:"e2e_latency_ms"`
+	Schema   string       `json:"schema"`
+	Complete bool         `json:"complete"`
+	Reason   string       `json:"reason,omitempty"` // why the run is incomplete or failed
+	Scenario ScenarioInfo `json:"scenario"`
+	Driver   DriverInfo   `json:"driver"`
+	// Durability is what an acknowledgement means on this store, detected
+	// from the store (see drivers.Durability); compare warns when two runs
+	// differ in it.
+	Durability   *Durability `json:"durability,omitempty"`
+	StartedAt    time.Time   `json:"started_at"`
+	DurationS    float64     `json:"duration_s"`
+	Events       EventCounts `json:"events"`
+	OfferedRate  float64     `json:"offered_rate"`
+	AchievedRate float64     `json:"achieved_rate"`
+	Commit       Percentiles `json:"commit_latency_ms"`
+	ServiceTime  Percentiles `json:"service_time_ms"`
+	E2E          Percentiles `json:"e2e_latency_ms"`
 	// FailedLatency is scheduled time -> final error of the appends that
 	// failed: commit latency covers successful appends only, so an outage
 	// would otherwise vanish from the latency figures.
@@ -108,10 +112,6 @@ type DriverInfo struct {
 	DSN      string `json:"dsn"`
 	Embedded bool   `json:"embedded"`
 	Describe string `json:"describe,omitempty"`
-	// Durability is what an acknowledgement means on this store, detected
-	// from the store (see drivers.Durability); compare warns when two runs
-	// differ in it.
-	Durability *Durability `json:"durability,omitempty"`
 	// BatchAtomic says whether one append of events.batch events lands
 	// all-or-nothing (one transaction or record group) or as independent
 	// writes that may land in part; absent when the driver does not say.
