@@ -69,6 +69,10 @@ func expandPath(p string) []string {
 // returns a one-line error naming the field and the fix. The scenario loader
 // calls it as a hook, so every problem surfaces before any load starts.
 func Validate(f scenarios.Fault) error {
+	if IsStoreFault(f) {
+		_, err := compileStore(f)
+		return err
+	}
 	_, err := compile(f)
 	return err
 }
@@ -90,6 +94,14 @@ func ValidateTimeline(faults []scenarios.Fault, runFor time.Duration) error {
 // compile validates f and returns its effect.
 func compile(f scenarios.Fault) (effect, error) {
 	info, ok := kinds[f.Kind]
+	if _, store := storeKinds[f.Kind]; store && f.Path != "" {
+		return effect{}, fmt.Errorf("path: %s acts on the store, not on a network path; write path: store", f.Kind)
+	}
+	if !ok && f.Path == "" {
+		if _, store := storeKinds[f.Kind]; store {
+			return effect{}, fmt.Errorf("path: missing; %s acts on the store: write path: store", f.Kind)
+		}
+	}
 	if !ok {
 		if f.Kind == "" {
 			return effect{}, fmt.Errorf("kind: missing; write one of %s", strings.Join(Kinds(), ", "))
@@ -99,6 +111,9 @@ func compile(f scenarios.Fault) (effect, error) {
 	switch f.Path {
 	case PathProducer, PathConsumer, PathBoth:
 	case "":
+		if _, store := storeKinds[f.Kind]; store {
+			return effect{}, fmt.Errorf("path: missing; %s acts on the store: write path: store", f.Kind)
+		}
 		return effect{}, fmt.Errorf("path: missing; write producer, consumer or both")
 	default:
 		return effect{}, fmt.Errorf("path: unknown path %q; write producer, consumer or both", f.Path)

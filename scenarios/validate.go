@@ -245,7 +245,7 @@ func validateConsumers(p *problems, s *Scenario, total time.Duration) {
 	}
 }
 
-var faultPaths = map[string]bool{"producer": true, "consumer": true, "both": true}
+var faultPaths = map[string]bool{"producer": true, "consumer": true, "both": true, "store": true}
 
 func validateFaults(p *problems, s *Scenario, total time.Duration, opts ValidateOptions) {
 	for i, f := range s.Faults {
@@ -263,7 +263,7 @@ func validateFaults(p *problems, s *Scenario, total time.Duration, opts Validate
 			p.add(path, "at %s for %s ends at %s, after the run (%s); end it by %s", f.At, f.For, f.At.D()+f.For.D(), total, total)
 		}
 		if !faultPaths[f.Path] {
-			p.add(path+".path", "%q is not a path; use producer, consumer or both", f.Path)
+			p.add(path+".path", "%q is not a path; use producer, consumer, both or store", f.Path)
 		}
 		if f.Kind == "" {
 			p.add(path+".kind", "missing; add the fault kind, e.g. kind: latency")

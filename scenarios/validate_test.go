@@ -89,7 +89,7 @@ func TestParseAndValidateErrors(t *testing.T) {
 		{"fault outside run", "faults: []", "faults:\n  - {at: 90s, for: 20s, path: producer, kind: latency, latency: 50ms}",
 			`campaign.yaml:18: faults[0]: at 1m30s for 20s ends at 1m50s, after the run (1m40s); end it by 1m40s`},
 		{"fault bad path", "faults: []", "faults:\n  - {at: 10s, for: 20s, path: sideways, kind: partition}",
-			`campaign.yaml:18: faults[0].path: "sideways" is not a path; use producer, consumer or both`},
+			`campaign.yaml:18: faults[0].path: "sideways" is not a path; use producer, consumer, both or store`},
 		{"missing fixture", "size: {min: 200, max: 2000}", "fixture: nowhere/none.jsonl",
 			`campaign.yaml:4: events.fixture: "nowhere/none.jsonl" not found (paths are relative to the scenario's folder or the working directory); fix the path or use events.size instead`},
 		{"random below 16", "{min: 200, max: 2000}", "{min: 8, max: 2000}\n  payload: random",
