@@ -60,6 +60,9 @@ type generator struct {
 	// submit sends a job to the store (AppendAsync or a worker); retries
 	// call it again from their timer.
 	submit func(*job)
+	// acks dates recent acknowledgements for RPO (nil without store
+	// faults).
+	acks *ackRing
 	// stopped is set once the run was interrupted: pending retries give up
 	// instead of trying again.
 	stopped atomic.Bool
@@ -370,6 +373,11 @@ func (g *generator) finish(j *job, err error, now time.Time, reuse bool) {
 		}
 		g.acked.Add(n)
 		g.lastAck.Store(now.UnixNano())
+		if g.acks != nil {
+			for i, d := range j.due {
+				g.acks.add(j.key, j.firstSeq+uint64(i), d.UnixNano())
+			}
+		}
 		g.outages.ok(opAppend, now)
 		if j.tries > 1 {
 			g.ledger.retriedOK(j.key, j.firstSeq, len(j.events))

@@ -25,6 +25,9 @@ type lagSampler struct {
 	every      time.Duration
 	errs       *errorCounter
 	outages    *outageTracker
+	// rewind moves projectors back when the head fell behind them (a store
+	// that lost its tail); only with store faults.
+	rewind bool
 
 	mu      sync.Mutex
 	samples []lagSample
@@ -52,6 +55,14 @@ func (s *lagSampler) run(ctx context.Context) {
 
 // sample measures the current lag of the slowest projector.
 func (s *lagSampler) sample(ctx context.Context) (int64, bool) {
+	var before []drivers.Cursor
+	if s.rewind {
+		// Positions read before the head: a healthy head can only be ahead
+		// of them, so one behind means the store went back.
+		for _, p := range s.projectors {
+			before = append(before, p.position())
+		}
+	}
 	hctx, cancel := context.WithTimeout(ctx, time.Second)
 	head, err := s.control.Head(hctx)
 	cancel()
@@ -63,6 +74,11 @@ func (s *lagSampler) sample(ctx context.Context) (int64, bool) {
 		return 0, false
 	}
 	s.outages.ok(opHead, time.Now())
+	for i, pos := range before {
+		if behind(head, pos) {
+			s.projectors[i].rewind(head)
+		}
+	}
 	var worst int64
 	for _, p := range s.projectors {
 		if l := drivers.Lag(head, p.position()); l > worst {
@@ -70,6 +86,16 @@ func (s *lagSampler) sample(ctx context.Context) (int64, bool) {
 		}
 	}
 	return worst, true
+}
+
+// behind reports whether head is behind pos on some partition.
+func behind(head, pos drivers.Cursor) bool {
+	for part, at := range pos {
+		if h, ok := head[part]; ok && h < at {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *lagSampler) all() []lagSample {

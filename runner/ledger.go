@@ -269,6 +269,53 @@ func (l *ledger) check(views []func(k int) *keyDelivery) (all verdict, each []ve
 	return all, each
 }
 
+// lostRanges are, per key, the acknowledged sequences a view lacks (its
+// missing ones that did not fail): what the delivery check calls lost.
+func (l *ledger) lostRanges(view func(k int) *keyDelivery) map[int32][]seqRange {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[int32][]seqRange{}
+	for k, n := range l.sent {
+		if n == 0 {
+			continue
+		}
+		var kd keyDelivery
+		if p := view(k); p != nil {
+			kd = *p
+		}
+		missing := missingOf(kd, n)
+		if len(missing) == 0 {
+			continue
+		}
+		if lost := subtract(missing, normalize(l.failed[int32(k)])); len(lost) > 0 {
+			out[int32(k)] = lost
+		}
+	}
+	return out
+}
+
+// subtract is a minus b, both sorted and disjoint.
+func subtract(a, b []seqRange) []seqRange {
+	var out []seqRange
+	j := 0
+	for _, r := range a {
+		lo := r.lo
+		for j < len(b) && b[j].hi < lo {
+			j++
+		}
+		for k := j; k < len(b) && b[k].lo <= r.hi; k++ {
+			if b[k].lo > lo {
+				out = append(out, seqRange{lo, b[k].lo - 1})
+			}
+			lo = max(lo, b[k].hi+1)
+		}
+		if lo <= r.hi {
+			out = append(out, seqRange{lo, r.hi})
+		}
+	}
+	return out
+}
+
 // missingOf is what a projector did not see of 1..n: its holes and
 // everything above its highest sequence, sorted.
 func missingOf(kd keyDelivery, n uint64) []seqRange {

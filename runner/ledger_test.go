@@ -327,3 +327,16 @@ consumers: {projectors: 4}
 		t.Fatalf("100k keys refused: %v", err)
 	}
 }
+
+func TestSubtractRanges(t *testing.T) {
+	got := subtract([]seqRange{{1, 10}, {20, 30}}, []seqRange{{3, 4}, {8, 22}, {30, 40}})
+	want := []seqRange{{1, 2}, {5, 7}, {23, 29}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("got %v want %v", got, want)
+		}
+	}
+}

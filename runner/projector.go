@@ -52,7 +52,8 @@ type projector struct {
 
 	outages *outageTracker
 
-	delivered, foreign, misrouted, bytes atomic.Int64
+	delivered, foreign, misrouted, bytes, rewinds atomic.Int64
+	rewound                                       bool // the current subscription was cut by rewind (under mu)
 }
 
 func newProjector(id int, drv drivers.Driver, from drivers.Cursor, l *ledger, e2e *measure.Recorder, errs *errorCounter, clock runClock, outages *outageTracker) *projector {
@@ -118,16 +119,19 @@ func (p *projector) run(ctx context.Context) {
 		err := p.drv.Subscribe(sctx, from, p.apply)
 		cancel()
 		p.mu.Lock()
-		wasPaused := p.paused
+		wasPaused, wasRewound := p.paused, p.rewound
+		p.rewound = false
 		p.mu.Unlock()
-		if ctx.Err() != nil || wasPaused {
+		if ctx.Err() != nil || wasPaused || wasRewound {
 			continue
 		}
 		if err == nil {
 			err = errors.New("subscription ended without an error")
 		}
 		p.errs.add("subscribe", err, 1)
-		p.outages.fail(opSubscribe, time.Now(), 1)
+		if p.outages != nil {
+			p.outages.fail(opSubscribe, time.Now(), 1)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -142,7 +146,9 @@ func (p *projector) run(ctx context.Context) {
 // apply folds a batch into the read model and the per-key delivery state.
 func (p *projector) apply(batch []drivers.Delivered) error {
 	now := time.Now()
-	p.outages.ok(opSubscribe, now)
+	if p.outages != nil {
+		p.outages.ok(opSubscribe, now)
+	}
 	elapsed := p.clock.since(now)
 	var bytes, foreign, misrouted int64
 	for i := range batch {
@@ -179,7 +185,9 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 			continue // counted by the verifier, not applied twice
 		}
 		ks.count++
-		p.e2e.Record(elapsed - p.clock.offset(d.CreatedAt))
+		if p.e2e != nil {
+			p.e2e.Record(elapsed - p.clock.offset(d.CreatedAt))
+		}
 	}
 	p.mu.Lock()
 	for i := range batch {
@@ -200,6 +208,30 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 		p.misrouted.Add(misrouted)
 	}
 	return nil
+}
+
+// rewind moves the cursor back to head on every partition where the store's
+// head is now behind it (a store that lost its tail in a crash reuses those
+// positions: a projector left beyond them would never read what is
+// appended there) and resubscribes. It reports whether it moved.
+func (p *projector) rewind(head drivers.Cursor) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	moved := false
+	for part, at := range p.cursor {
+		if h, ok := head[part]; ok && h < at {
+			p.cursor[part] = h
+			moved = true
+		}
+	}
+	if moved {
+		p.rewinds.Add(1)
+		if p.cancel != nil && !p.paused {
+			p.rewound = true
+			p.cancel()
+		}
+	}
+	return moved
 }
 
 // seenKey returns what the projector saw of key index k (nil: nothing).

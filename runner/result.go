@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evbench/evbench/chaos"
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/reports/measure"
 )
@@ -102,10 +103,14 @@ func (r *run) finish(res *measure.Result, err error) {
 
 	if r.chaos != nil {
 		res.Faults = r.chaos.Windows()
-		for i := range res.Faults {
-			f := &res.Faults[i]
-			f.Errors = r.errs.between(f.AtS, f.AtS+f.ForS+1)
-		}
+	}
+	if r.storeTL != nil {
+		res.Faults = append(res.Faults, r.storeTL.Windows()...)
+		sort.SliceStable(res.Faults, func(i, j int) bool { return res.Faults[i].AtS < res.Faults[j].AtS })
+	}
+	for i := range res.Faults {
+		f := &res.Faults[i]
+		f.Errors = r.errs.between(f.AtS, f.AtS+f.ForS+1)
 	}
 	var dropped int
 	res.Outages, dropped = r.outages.list(end)
@@ -115,6 +120,12 @@ func (r *run) finish(res *measure.Result, err error) {
 	res.CatchUp = r.catchUps(samples, res.Faults)
 	res.CommitRecovery = r.commitRecoveries(res.Faults)
 	r.delivery(res)
+	res.Recovery = r.recoveries(res)
+	for _, p := range r.projs {
+		if n := p.rewinds.Load(); n > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("projector %d found the store's head behind its position %d time(s) (the store lost events it had delivered) and resumed from the head", p.id, n))
+		}
+	}
 	if r.rebuilt != nil {
 		rb := r.rebuilt.Rebuild
 		res.Rebuild = &rb
@@ -159,7 +170,20 @@ func (r *run) delivery(res *measure.Result) {
 	for i, p := range r.projs {
 		views[i] = p.seenKey
 	}
+	if r.scan != nil {
+		views = append(views, r.scan.seenKey)
+	}
 	all, each := r.ledger.check(views)
+	if r.scan != nil {
+		v := each[len(each)-1]
+		each = each[:len(each)-1]
+		d.DurableScan = &measure.ProjectorDelivery{Projector: -1, Lost: v.lost, Duplicated: v.duplicated, Reordered: v.reordered,
+			RetryReordered: v.retryReordered, Misrouted: r.scan.misrouted.Load(), Unexpected: v.unexpected, Delivered: v.delivered,
+			Foreign: r.scan.foreign.Load()}
+		if gatesOn(r.sc.Gates, "rpo.events") {
+			d.RPOBudget = v.lost
+		}
+	}
 	d.Lost, d.Duplicated, d.Reordered, d.RetryReordered = all.lost, all.duplicated, all.reordered, all.retryReordered
 	d.Unexpected, d.Ambiguous, d.Delivered = all.unexpected, all.ambiguous, all.delivered
 	for i, p := range r.projs {
@@ -193,6 +217,10 @@ func (r *run) catchUps(samples []lagSample, faults []measure.FaultWindow) []meas
 			ds = append(ds, disruption{cause: fmt.Sprintf("pause at %v for %v", p.At, p.For), start: p.At.D(), end: p.At.D() + p.For.D()})
 		}
 		for _, f := range faults {
+			if f.Path == chaos.PathStore {
+				ds = append(ds, disruption{cause: storeCause(f), start: secs(f.AtS), end: secs(f.AtS + f.ForS)})
+				continue
+			}
 			if f.Path == "consumer" || f.Path == "both" {
 				ds = append(ds, disruption{cause: fmt.Sprintf("fault %s on %s at %.1fs", f.Kind, f.Path, f.AtS),
 					start: secs(f.AtS), end: secs(f.AtS + f.ForS)})

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/evbench/evbench/chaos"
+	"github.com/evbench/evbench/chaos/supervisor"
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/internal/pace"
 	"github.com/evbench/evbench/reports/measure"
@@ -35,6 +36,16 @@ type Config struct {
 	KeepData  bool
 	Reset     bool   // drop what the driver created before the run
 	Toxiproxy string // external toxiproxy API URL; "" = in-process
+	// Managed starts the driver's store as a child process evbench
+	// controls (chaos/supervisor); store faults need it. The embedded
+	// refstore becomes managed by itself when the scenario has store faults.
+	Managed bool
+	// ManagedParams configure the managed store (refstore sync=..., nats
+	// sync=default|always, postgres fsync=..., synchronous_commit=...).
+	ManagedParams map[string]string
+	// Binary is the evbench binary managed refstore and nats children run
+	// ("" = this process's executable).
+	Binary string
 	// LagEvery is the lag sampling interval, default 100 ms.
 	LagEvery time.Duration
 	// RebuildTimeout bounds the final rebuild, default 5 minutes.
@@ -118,8 +129,11 @@ type run struct {
 	failedLat *measure.Recorder
 	outages   *outageTracker
 	embedded  drivers.Embedded
-	outDir    string // where the interval logs go
-	tmpOut    string // a temporary outDir to remove
+	managed   *supervisor.Store
+	storeTL   *chaos.StoreTimeline
+	scan      *projector // the durable scan after store faults
+	outDir    string     // where the interval logs go
+	tmpOut    string     // a temporary outDir to remove
 	logs      []*measure.HlogWriter
 	cpu       cpuClock
 }
@@ -177,9 +191,24 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 	if err := CheckFaultsReachable(reg, r.sc); err != nil {
 		return err
 	}
+	managed, err := ManagedFor(reg.Name, r.cfg.DSN, r.cfg.Managed, r.sc)
+	if err != nil {
+		return err
+	}
 
 	dsn := r.cfg.DSN
-	if dsn == "" {
+	if managed {
+		store, err := r.startManaged(ctx)
+		if err != nil {
+			return fmt.Errorf("start managed %s: %w", reg.Name, err)
+		}
+		r.managed = store
+		defer store.Close()
+		dsn = store.DSN()
+		res.Driver.Managed, res.Driver.Embedded = true, false
+		res.Driver.DSN = drivers.RedactDSN(dsn)
+		res.Driver.Describe = store.Describe()
+	} else if dsn == "" {
 		if reg.Embed == nil {
 			return fmt.Errorf("driver %s has no embedded store: pass --dsn, e.g. %s", reg.Name, reg.DSNExample)
 		}
@@ -208,7 +237,7 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 
 	prodOpts := drivers.Options{Role: "producer", Logf: r.cfg.Logf, Reset: r.cfg.Reset}
 	consOpts := drivers.Options{Role: "consumer", Logf: r.cfg.Logf}
-	if len(r.sc.Faults) > 0 {
+	if len(chaos.NetworkFaults(r.sc.Faults)) > 0 {
 		ch, err := chaos.New(ctx, chaos.Options{External: r.cfg.Toxiproxy, Logf: r.cfg.Logf})
 		if err != nil {
 			return err
@@ -237,6 +266,9 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 	if d, ok := producer.(interface{ Describe() string }); ok && res.Driver.Describe == "" {
 		res.Driver.Describe = d.Describe()
 	}
+	if d := r.durability(ctx, producer); d != nil {
+		res.Durability = &measure.Durability{AckAfterFsync: d.AckAfterFsync, Replication: d.Replication, Detail: d.Detail, Source: d.Source}
+	}
 	if b, ok := producer.(drivers.BatchAtomicity); ok {
 		atomic := b.BatchAtomic()
 		res.Driver.BatchAtomic = &atomic
@@ -254,8 +286,8 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 // CheckFaultsReachable refuses a scenario with faults on a driver the
 // chaos proxies cannot stand in front of.
 func CheckFaultsReachable(reg drivers.Registration, sc *scenarios.Scenario) error {
-	if reg.InProcess && len(sc.Faults) > 0 {
-		return fmt.Errorf("driver %s opens no network connection, so its %d fault(s) could not be injected; use a networked driver (e.g. --driver refstore) or remove faults with --set faults=[]", reg.Name, len(sc.Faults))
+	if n := len(chaos.NetworkFaults(sc.Faults)); reg.InProcess && n > 0 {
+		return fmt.Errorf("driver %s opens no network connection, so its %d fault(s) could not be injected; use a networked driver (e.g. --driver refstore) or remove faults with --set faults=[]", reg.Name, n)
 	}
 	return nil
 }
@@ -376,6 +408,10 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	if a, ok := producer.(drivers.AsyncAppender); ok {
 		r.gen.async = a
 	}
+	storeFaults := chaos.StoreFaults(sc.Faults)
+	if len(storeFaults) > 0 {
+		r.gen.acks = newAckRing(ackRingCapacity(sc.Load))
+	}
 
 	consCtx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
@@ -386,7 +422,8 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 		wg.Add(1)
 		go func() { defer wg.Done(); p.run(consCtx) }()
 	}
-	r.sampler = &lagSampler{control: control, projectors: r.projs, start: r.start, every: r.cfg.LagEvery, errs: r.errs, outages: r.outages}
+	r.sampler = &lagSampler{control: control, projectors: r.projs, start: r.start, every: r.cfg.LagEvery, errs: r.errs, outages: r.outages,
+		rewind: len(storeFaults) > 0}
 	wg.Add(1)
 	go func() { defer wg.Done(); r.sampler.run(consCtx) }()
 	wg.Add(1)
@@ -394,9 +431,16 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	wg.Add(1)
 	go func() { defer wg.Done(); r.rollIntervals(consCtx) }()
 	if r.chaos != nil {
-		if err := r.chaos.Start(consCtx, r.start, sc.Faults); err != nil {
+		if err := r.chaos.Start(consCtx, r.start, chaos.NetworkFaults(sc.Faults)); err != nil {
 			return err
 		}
+	}
+	if len(storeFaults) > 0 {
+		tl, err := chaos.StartStoreFaults(consCtx, r.start, storeFaults, storeControl{r.managed}, r.cfg.Logf)
+		if err != nil {
+			return err
+		}
+		r.storeTL = tl
 	}
 	if r.cfg.Progress != nil {
 		wg.Add(1)
@@ -411,10 +455,16 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 			r.cfg.Logf("%v", err)
 		}
 	}
+	if r.storeTL != nil {
+		r.storeTL.Wait() // the store is back before the drain looks for the head
+	}
 	interrupted := ctx.Err() != nil
 	if !interrupted {
 		r.drainErr = r.drain(ctx, control)
 		r.drained = r.drainErr == nil
+	}
+	if r.storeTL != nil && ctx.Err() == nil {
+		r.scan = r.durableScan(ctx, consumer, control, from)
 	}
 	stopConsumers()
 	wg.Wait()

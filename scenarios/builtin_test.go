@@ -8,11 +8,11 @@ import (
 )
 
 // gateMetrics are the metric names built-ins may use (the lead's gate list).
-var gateRe = regexp.MustCompile(`^(commit|e2e|service_time)\.(p50|p90|p95|p99|p999|max)|catch_up\.max|rebuild\.events_per_sec|delivery\.(lost|duplicated|reordered|unexpected)|events\.failed_rate|achieved_rate|lag\.max`)
+var gateRe = regexp.MustCompile(`^(commit|e2e|service_time)\.(p50|p90|p95|p99|p999|max)|catch_up\.max|rebuild\.events_per_sec|delivery\.(lost|duplicated|reordered|unexpected)|events\.failed_rate|achieved_rate|lag\.max|rpo\.events|rto\.(append|projection)\.max`)
 
 func TestBuiltinsValidate(t *testing.T) {
 	names := BuiltinNames()
-	for _, want := range []string{"burst", "campaign", "catch-up", "rebuild", "soak"} {
+	for _, want := range []string{"burst", "campaign", "catch-up", "crash", "power-loss", "rebuild", "soak"} {
 		if !isBuiltin(want) {
 			t.Errorf("built-in %q missing from %v", want, names)
 		}

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +35,8 @@ type runFlags struct {
 	reset      bool
 	toxiproxy  string
 	provision  bool
+	managed    bool
+	managedSet []string
 	seed       uint64
 	quiet      bool
 	pacer      string
@@ -67,6 +70,8 @@ Exit codes: 0 ok; 1 the delivery check (judged against the scenario's expect) or
 	fl.BoolVar(&f.reset, "reset", false, "drop what the driver created (schema, topic, stream) before the run")
 	fl.StringVar(&f.toxiproxy, "toxiproxy", "", "external toxiproxy API URL (default: in-process proxies)")
 	fl.BoolVar(&f.provision, "provision", false, "start the store in Docker with testcontainers (needs a Docker engine)")
+	fl.BoolVar(&f.managed, "managed", false, "start the driver's store (refstore, nats, postgres) as a child process evbench controls, data in a temp dir; store faults need it")
+	fl.StringArrayVar(&f.managedSet, "managed-param", nil, "configure the managed store, KEY=VALUE (repeatable): refstore sync=always|interval|none; nats sync=default|always; postgres fsync=on|off, synchronous_commit=on|off")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for keys and payloads (0 = random)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines")
 	fl.StringVar(&f.pacer, "pacer", "", "generator waiter for A/B runs: timerfd (default on Linux), timer or nanosleep")
@@ -131,6 +136,22 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	if err := runner.CheckFaultsReachable(reg, sc); err != nil {
 		return withCode(exitUsage, err)
 	}
+	managedParams, err := parseParams("--managed-param", f.managedSet)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if len(managedParams) > 0 && !f.managed {
+		return usageErr("--managed-param configures a managed store: add --managed")
+	}
+	if f.managed && f.provision {
+		return usageErr("--managed and --provision exclude each other: pick who starts the store")
+	}
+	if _, err := runner.ManagedFor(f.driver, f.dsn, f.managed, sc); err != nil {
+		if errors.Is(err, runner.ErrNoFaultFS) {
+			return withCode(exitIncomplete, err)
+		}
+		return withCode(exitUsage, err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -159,6 +180,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	cfg := runner.Config{
 		Scenario: sc, Driver: f.driver, DSN: dsn, KeepData: f.keepData, Reset: f.reset,
 		Toxiproxy: f.toxiproxy, Seed: f.seed, OutDir: out, Pacer: f.pacer, HeapProfile: f.memProfile,
+		Managed: f.managed, ManagedParams: managedParams,
 		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "evbench: "+format+"\n", args...) },
 	}
 	if !f.quiet {
@@ -204,4 +226,20 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// parseParams reads KEY=VALUE flags into a map.
+func parseParams(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("%s %q: want KEY=VALUE, e.g. %s sync=always", flag, kv, flag)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
 }

@@ -31,6 +31,9 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	if r.Driver.Describe != "" {
 		fmt.Fprintf(w, "  store      %s\n", r.Driver.Describe)
 	}
+	if d := r.Durability; d != nil {
+		fmt.Fprintf(w, "  durability ack after fsync: %s%s (%s; source: %s)\n", d.AckAfterFsync, prefixed(", replication ", d.Replication), d.Detail, d.Source)
+	}
 	e := r.Events
 	fmt.Fprintf(w, "  events     scheduled %d  sent %d  acked %d  failed %d  late %d  unsent %d\n",
 		e.Scheduled, e.Sent, e.Acked, e.Failed, e.Late, e.Unsent)
@@ -89,6 +92,17 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 			rec = " (NOT recovered)"
 		}
 		fmt.Fprintf(w, "  recovery   %.2fs until commit p95 <= %.1fms after %s%s\n", c.Seconds, c.ThresholdMS, c.Cause, rec)
+	}
+	for _, c := range r.Recovery {
+		rtoA, rtoP := fmt.Sprintf("%.2fs", c.RTOAppendS), fmt.Sprintf("%.2fs", c.RTOProjectionS)
+		if !c.AppendRecovered {
+			rtoA += " (NOT recovered)"
+		}
+		if !c.ProjectionRecovered {
+			rtoP += " (NOT recovered)"
+		}
+		fmt.Fprintf(w, "  recovery   %s at %.1fs: RTO append %s, projection %s; RPO %d events over %.2fs%s\n",
+			c.Fault, c.AtS, rtoA, rtoP, c.RPOEvents, c.RPOSeconds, prefixed("; ", c.Note))
 	}
 	if r.Rebuild != nil {
 		fmt.Fprintf(w, "  rebuild    %d events in %.2fs: %.0f events/s, %.1f MB/s\n",
@@ -164,4 +178,12 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// prefixed is prefix+s, or "" when s is empty.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }

@@ -26,8 +26,8 @@ func JudgeDelivery(d Delivery) (ok bool, failures []string) {
 	if !d.Checked {
 		failures = append(failures, fmt.Sprintf("inconclusive: the projectors never reached the head, %d acknowledged event(s) undelivered", d.Undelivered))
 	}
-	if d.Lost > 0 {
-		failures = append(failures, fmt.Sprintf("%d acknowledged event(s) lost", d.Lost))
+	if lost := d.Lost - min(d.RPOBudget, d.Lost); lost > 0 {
+		failures = append(failures, fmt.Sprintf("%d acknowledged event(s) lost", lost))
 	}
 	if d.Misrouted > 0 {
 		failures = append(failures, fmt.Sprintf("%d event(s) delivered under another key or sequence than appended", d.Misrouted))

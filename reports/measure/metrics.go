@@ -60,6 +60,19 @@ func Metrics(r *Result) map[string]float64 {
 		m["rebuild.events"] = float64(rb.Events)
 	}
 
+	if len(r.Recovery) > 0 {
+		var rpo int64
+		var rtoA, rtoP float64
+		for _, c := range r.Recovery {
+			rpo += c.RPOEvents
+			rtoA = math.Max(rtoA, c.RTOAppendS)
+			rtoP = math.Max(rtoP, c.RTOProjectionS)
+		}
+		m["rpo.events"] = float64(rpo)
+		m["rto.append.max"] = rtoA
+		m["rto.projection.max"] = rtoP
+	}
+
 	d := r.Delivery
 	m["delivery.lost"] = float64(d.Lost)
 	m["delivery.duplicated"] = float64(d.Duplicated)
@@ -197,6 +210,14 @@ func recoveries(r *Result, prefix string) []recovery {
 	case "commit_recovery":
 		for _, c := range r.CommitRecovery {
 			out = append(out, recovery{c.Cause, c.StartedS, c.Seconds, c.Recovered})
+		}
+	case "rto.append":
+		for _, c := range r.Recovery {
+			out = append(out, recovery{"store fault " + c.Fault, c.AtS, c.RTOAppendS, c.AppendRecovered})
+		}
+	case "rto.projection":
+		for _, c := range r.Recovery {
+			out = append(out, recovery{"store fault " + c.Fault, c.AtS, c.RTOProjectionS, c.ProjectionRecovered})
 		}
 	}
 	return out

@@ -49,8 +49,11 @@ type Result struct {
 	// projections only.
 	CommitRecovery []CommitRecovery `json:"commit_recovery"`
 	Rebuild        *Rebuild         `json:"rebuild,omitempty"`
-	Delivery       Delivery         `json:"delivery"`
-	Faults         []FaultWindow    `json:"faults"`
+	// Recovery is, per store fault that took the store's process away
+	// (kill, power-loss, restart), what it cost: RTO and RPO.
+	Recovery []Recovery    `json:"recovery,omitempty"`
+	Delivery Delivery      `json:"delivery"`
+	Faults   []FaultWindow `json:"faults"`
 	// Outages are, per operation (append, subscribe, head), the spans from
 	// a first failure to the first success after it: what a client saw.
 	Outages     []Outage     `json:"outages"`
@@ -111,6 +114,9 @@ type DriverInfo struct {
 	Name     string `json:"name"`
 	DSN      string `json:"dsn"`
 	Embedded bool   `json:"embedded"`
+	// Managed is true when evbench started the store as its own child
+	// process (--managed, or store faults on the embedded refstore).
+	Managed  bool   `json:"managed,omitempty"`
 	Describe string `json:"describe,omitempty"`
 	// BatchAtomic says whether one append of events.batch events lands
 	// all-or-nothing (one transaction or record group) or as independent
@@ -185,6 +191,26 @@ type CommitRecovery struct {
 	ThresholdMS float64 `json:"threshold_ms"`
 }
 
+// Recovery is the RTO and RPO of one store fault.
+type Recovery struct {
+	Fault string  `json:"fault"`
+	AtS   float64 `json:"at_s"`
+	// RTOAppendS is the fault's start until the first successful append
+	// after it; AppendRecovered is false when none succeeded by the end.
+	RTOAppendS      float64 `json:"rto_append_s"`
+	AppendRecovered bool    `json:"append_recovered"`
+	// RTOProjectionS is the fault's start until the projectors were live
+	// again and lag back at steady state (the fault's catch-up).
+	RTOProjectionS      float64 `json:"rto_projection_s"`
+	ProjectionRecovered bool    `json:"projection_recovered"`
+	// RPOEvents are acknowledged events missing from the store after it
+	// recovered (read back in full after the run); RPOSeconds is the span
+	// of their scheduled times.
+	RPOEvents  int64   `json:"rpo_events"`
+	RPOSeconds float64 `json:"rpo_seconds"`
+	Note       string  `json:"note,omitempty"`
+}
+
 // Rebuild is a full replay into a fresh projection.
 type Rebuild struct {
 	Events       int64   `json:"events"`
@@ -235,6 +261,14 @@ type Delivery struct {
 	Checked bool `json:"checked"`
 	// Projectors is each projector's own view.
 	Projectors []ProjectorDelivery `json:"projectors,omitempty"`
+	// DurableScan is the view of a full read of the store after the run,
+	// taken when the scenario has store faults: what the store kept. Its
+	// lost events are the RPO, and they count in Lost.
+	DurableScan *ProjectorDelivery `json:"durable_scan,omitempty"`
+	// RPOBudget is how many of the lost events a gate on rpo.events takes
+	// over: a scenario that budgets RPO judges those by its gate, not by
+	// the delivery check.
+	RPOBudget int64 `json:"rpo_budget,omitempty"`
 }
 
 // Expect is a declared delivery guarantee (see scenarios.Expect).
