@@ -44,7 +44,8 @@ var compareMetrics = []struct{ metric, label, unit, worse string }{
 
 // NewComparison builds the table and the warnings: different scenarios
 // (allowed, but the numbers then measure different things), a differently
-// resolved scenario under the same name, incomplete runs.
+// resolved scenario under the same name, a different durability label
+// (commit latency with and without an fsync), incomplete runs.
 func NewComparison(names []string, rs []*measure.Result) *Comparison {
 	c := &Comparison{Names: names, Results: rs}
 	ms := make([]map[string]float64, len(rs))
@@ -73,6 +74,7 @@ func NewComparison(names []string, rs []*measure.Result) *Comparison {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("WARNING: scenario %q was resolved differently in %s and %s (--set, --duration or --rate-scale differ)", r.Scenario.Name, names[0], n))
 		}
 	}
+	c.Warnings = append(c.Warnings, durabilityWarnings(names, rs)...)
 	for i, r := range rs {
 		if !r.Complete {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("WARNING: %s is an incomplete run: %s", names[i], orDash(r.Reason)))
@@ -149,6 +151,16 @@ func (c *Comparison) Text() string {
 		fmt.Fprint(tw, clientLimitedCell(r)+"\t")
 	}
 	fmt.Fprintln(tw)
+	fmt.Fprint(tw, "ack after fsync\t")
+	for _, r := range c.Results {
+		fmt.Fprint(tw, durabilityCell(r)+"\t")
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprint(tw, "replication\t")
+	for _, r := range c.Results {
+		fmt.Fprint(tw, replicationCell(r)+"\t")
+	}
+	fmt.Fprintln(tw)
 	for _, row := range c.Rows {
 		fmt.Fprintf(tw, "%s (%s)\t", row.Metric, row.Unit)
 		for i := range c.Results {
@@ -175,6 +187,8 @@ var compareTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
 <tr><td class="l">scenario / driver</td>{{range .C.Results}}<td>{{.Scenario.Name}} / {{.Driver.Name}}</td>{{end}}</tr>
 <tr><td class="l">verdict</td>{{range .Verdicts}}<td><span class="s {{.}}">{{.}}</span></td>{{end}}</tr>
 <tr><td class="l">client limited</td>{{range .Limited}}<td>{{if eq . "yes"}}<span class="s FAIL">yes</span>{{else}}{{.}}{{end}}</td>{{end}}</tr>
+<tr><td class="l">ack after fsync</td>{{range .Durable}}<td>{{.}}</td>{{end}}</tr>
+<tr><td class="l">replication</td>{{range .Replication}}<td>{{.}}</td>{{end}}</tr>
 {{range .Rows}}<tr><td class="l">{{index . 0}}</td>{{range slice . 1}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
 <p class="meta">Changes are relative to the first result.</p>
@@ -219,18 +233,113 @@ func RenderCompareHTML(c *Comparison) ([]byte, error) {
 		}
 		rows = append(rows, cells)
 	}
-	var verdicts, limited []string
+	var verdicts, limited, durable, replication []string
 	for _, r := range c.Results {
 		verdicts = append(verdicts, Verdict(r))
 		limited = append(limited, clientLimitedCell(r))
+		durable = append(durable, durabilityCell(r))
+		replication = append(replication, replicationCell(r))
 	}
 	var buf bytes.Buffer
 	err := compareTmpl.Execute(&buf, map[string]any{
 		"C": c, "CSS": template.CSS(pageCSS), "JS": template.JS(errorCatcherJS),
-		"Rows": rows, "Verdicts": verdicts, "Limited": limited, "Plots": htmlPlots(plots),
+		"Rows": rows, "Verdicts": verdicts, "Limited": limited, "Durable": durable, "Replication": replication, "Plots": htmlPlots(plots),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("render comparison: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// durabilityWarnings warns for each run whose durability label differs
+// from the first run's: a different ack_after_fsync or replication, or a
+// label on one side only. Commit latency with an fsync in it and commit
+// latency without measure different things.
+func durabilityWarnings(names []string, rs []*measure.Result) []string {
+	var out []string
+	ref := rs[0].Durability
+	for i, r := range rs[1:] {
+		d := r.Durability
+		if !durabilityDiffers(ref, d) {
+			continue
+		}
+		repl := ref != nil && d != nil && ref.Replication != d.Replication
+		out = append(out, fmt.Sprintf("WARNING: durability differs: %s %s, %s %s: their commit latencies are not comparable",
+			names[0], durabilityPhrase(ref, repl), names[i+1], durabilityPhrase(d, repl)))
+	}
+	return out
+}
+
+// durabilityDiffers reports whether two labels differ; two results
+// without a label (written before evbench labelled durability) do not.
+func durabilityDiffers(a, b *measure.Durability) bool {
+	if a == nil || b == nil {
+		return (a == nil) != (b == nil)
+	}
+	return a.AckAfterFsync != b.AckAfterFsync || a.Replication != b.Replication
+}
+
+// durabilityPhrase says what a run's acknowledgement means, for warnings:
+// "acks after fsync", with its replication when repl.
+func durabilityPhrase(d *measure.Durability, repl bool) string {
+	if d == nil {
+		return "has no durability label"
+	}
+	s := ackPhrase(d.AckAfterFsync)
+	if repl {
+		s += " (replication: " + orDash(d.Replication) + ")"
+	}
+	return s
+}
+
+func ackPhrase(ack string) string {
+	switch ack {
+	case "true":
+		return "acks after fsync"
+	case "false":
+		return "acks before fsync"
+	default:
+		return "does not say whether it acks after fsync"
+	}
+}
+
+// durabilityCell is a run's ack_after_fsync in a comparison: true, false,
+// unknown, or "-" for a result without a label.
+func durabilityCell(r *measure.Result) string {
+	if r.Durability == nil {
+		return "-"
+	}
+	return orDash(r.Durability.AckAfterFsync)
+}
+
+// replicationCell is a run's replication in a comparison.
+func replicationCell(r *measure.Result) string {
+	if r.Durability == nil {
+		return "-"
+	}
+	return orDash(r.Durability.Replication)
+}
+
+// DurabilityText is the label shown beside commit latency in report.md and
+// report.html: "ack after fsync: false (detail; replication: ...; source: ...)".
+func DurabilityText(r *measure.Result) string {
+	d := r.Durability
+	if d == nil {
+		return "not recorded in this result: commit latency may or may not include an fsync"
+	}
+	var parts []string
+	if d.Detail != "" {
+		parts = append(parts, d.Detail)
+	}
+	if d.Replication != "" {
+		parts = append(parts, "replication: "+d.Replication)
+	}
+	if d.Source != "" {
+		parts = append(parts, "source: "+d.Source)
+	}
+	s := "ack after fsync: " + orDash(d.AckAfterFsync)
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, "; ") + ")"
+	}
+	return s
 }

@@ -82,6 +82,24 @@ func outageRows(r *measure.Result) [][]string {
 	return rows
 }
 
+// recoveryColumns and recoveryRows are the RTO/RPO table every report shows.
+var recoveryColumns = []string{"fault", "at (s)", "RTO append (s)", "RTO projection (s)", "RPO events", "RPO span (s)", "note"}
+
+func recoveryRows(r *measure.Result) [][]string {
+	var rows [][]string
+	for _, c := range r.Recovery {
+		a, p := num(c.RTOAppendS), num(c.RTOProjectionS)
+		if !c.AppendRecovered {
+			a += " (not recovered)"
+		}
+		if !c.ProjectionRecovered {
+			p += " (not recovered)"
+		}
+		rows = append(rows, []string{c.Fault, num(c.AtS), a, p, fmt.Sprint(c.RPOEvents), num(c.RPOSeconds), orDash(c.Note)})
+	}
+	return rows
+}
+
 // batchText says what one append of a batch is on the store, "" when the
 // driver did not say.
 func batchText(r *measure.Result) string {

@@ -69,6 +69,7 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <tr><th class="l">Latency (ms)</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th><th>count</th></tr>
 {{range .Lat}}<tr><td class="l">{{.Name}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
+<p class="meta" id="durability">Commit durability: {{.Durability}}</p>
 <p></p>
 <table>
 {{range .Numbers}}<tr><td class="l">{{index . 0}}</td><td>{{index . 1}}</td></tr>
@@ -87,6 +88,11 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 {{if .R.CommitRecovery}}<h2>Commit latency recovery</h2>
 <table><tr><th class="l">cause</th><th>started (s)</th><th>recovery (s)</th><th>recovered</th><th>threshold (ms)</th></tr>
 {{range .R.CommitRecovery}}<tr><td class="l">{{.Cause}}</td><td>{{.StartedS}}</td><td>{{.Seconds}}</td><td>{{.Recovered}}</td><td>{{.ThresholdMS}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Recovery}}<h2>Recovery (RTO, RPO)</h2>
+<p class="meta">Per store fault that took the store's process away: until appends succeeded again, until the projection was live at steady state, and the acknowledged events the store lost.</p>
+<table id="recovery"><tr>{{range .RecoveryColumns}}<th>{{.}}</th>{{end}}</tr>
+{{range .Recovery}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>{{end}}
 {{if .Outages}}<h2>Outages</h2>
 <p class="meta">From an operation's first failure to its first success after it.</p>
@@ -136,11 +142,11 @@ func RenderHTML(r *measure.Result, plots []Plot) ([]byte, error) {
 		"R": r, "CSS": template.CSS(pageCSS), "JS": template.JS(errorCatcherJS),
 		"Verdict": Verdict(r), "Started": r.StartedAt.UTC().Format(time.RFC3339), "Duration": num(r.DurationS),
 		"DeliveryStatus": passFail(DeliveryOK(r)), "DeliveryText": deliveryText(r),
-		"Gates": htmlGates(r), "Lat": htmlLatency(r), "Numbers": keyNumbers(r),
+		"Gates": htmlGates(r), "Lat": htmlLatency(r), "Durability": DurabilityText(r), "Numbers": keyNumbers(r),
 		"Plots": htmlPlots(plots), "Scenario": prettyJSON(r.Scenario.Resolved),
 		"ClientJudged": ClientJudged(r), "ClientLimited": ClientLimited(r), "ClientText": clientText(r),
 		"ClientReasons": clientReasonList(r), "Client": clientRows(r),
-		"Outages": outageRows(r), "OutageColumns": outageColumns, "Batch": batchText(r),
+		"Outages": outageRows(r), "OutageColumns": outageColumns, "Recovery": recoveryRows(r), "RecoveryColumns": recoveryColumns, "Batch": batchText(r),
 	}
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, data); err != nil {

@@ -59,6 +59,7 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 		q := x.P
 		p("| %s (ms) | %s | %s | %s | %s | %s | %s | %s | %d |\n", x.Name, num(q.P50), num(q.P90), num(q.P95), num(q.P99), num(q.P999), num(q.Max), num(q.Mean), q.Count)
 	}
+	p("\nCommit durability: %s\n", cell(DurabilityText(r)))
 	p("\n| Throughput and load | Value |\n|---|---|\n")
 	p("| offered rate | %s events/s |\n| achieved rate | %s events/s |\n", num(r.OfferedRate), num(r.AchievedRate))
 	e := r.Events
@@ -99,6 +100,16 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 		p("## Commit latency recovery\n\n| Cause | Started (s) | Recovery (s) | Recovered | Threshold (ms) |\n|---|---|---|---|---|\n")
 		for _, c := range r.CommitRecovery {
 			p("| %s | %s | %s | %s | %s |\n", cell(c.Cause), num(c.StartedS), num(c.Seconds), yesNo(c.Recovered), num(c.ThresholdMS))
+		}
+		p("\n")
+	}
+	if rows := recoveryRows(r); len(rows) > 0 {
+		p("## Recovery (RTO, RPO)\n\nPer store fault that took the store's process away: until appends succeeded again, until the projection was live at steady state, and the acknowledged events the store lost.\n\n| %s |\n|%s\n", strings.Join(recoveryColumns, " | "), strings.Repeat("---|", len(recoveryColumns)))
+		for _, row := range rows {
+			for i := range row {
+				row[i] = cell(row[i])
+			}
+			p("| %s |\n", strings.Join(row, " | "))
 		}
 		p("\n")
 	}

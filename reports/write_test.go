@@ -229,3 +229,19 @@ func TestJUnitUndrainedDeliveryFails(t *testing.T) {
 		t.Fatalf("delivery case of an undrained run:\n%s", s[i:i+j])
 	}
 }
+
+// A crash's RTO and RPO appear in both reports.
+func TestRecoveryRendered(t *testing.T) {
+	r := measuretest.Result()
+	r.Recovery = []measure.Recovery{{Fault: "power-loss", AtS: 15, RTOAppendS: 2.3, AppendRecovered: true, RTOProjectionS: 4.1, RPOEvents: 1234, RPOSeconds: 14.9}}
+	md := string(RenderMarkdown(r))
+	html, err := RenderHTML(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]string{"report.md": md, "report.html": string(html)} {
+		if !strings.Contains(s, "Recovery (RTO, RPO)") || !strings.Contains(s, "1234") || !strings.Contains(s, "not recovered") {
+			t.Errorf("%s lacks the recovery table (or the unrecovered projection)", name)
+		}
+	}
+}

@@ -128,15 +128,29 @@ func (r *run) durability(ctx context.Context, producer drivers.Driver) *drivers.
 		d := r.managed.Durability()
 		return &d
 	}
-	dr, ok := producer.(drivers.DurabilityReporter)
+	d := askDurability(ctx, producer, r.scrub)
+	// An embedded store knows its own configuration; the driver may not
+	// see it over the wire (refstore's handshake does not carry the sync
+	// mode). The driver's answer wins when it has one: it knows the DSN.
+	if d.AckAfterFsync == drivers.AckAfterFsyncUnknown && r.embedded != nil {
+		if e := askDurability(ctx, r.embedded, r.scrub); e.AckAfterFsync != drivers.AckAfterFsyncUnknown {
+			d = e
+		}
+	}
+	return &d
+}
+
+// askDurability asks x (a driver or an embedded store) what an ack means.
+func askDurability(ctx context.Context, x any, scrub func(string) string) drivers.Durability {
+	dr, ok := x.(drivers.DurabilityReporter)
 	if !ok {
-		return &drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncUnknown, Detail: "the driver does not report it", Source: "none"}
+		return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncUnknown, Detail: "the driver does not report it", Source: "none"}
 	}
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	d, err := dr.Durability(dctx)
 	if err != nil {
-		return &drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncUnknown, Detail: r.scrub(err.Error()), Source: "error"}
+		return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncUnknown, Detail: scrub(err.Error()), Source: "error"}
 	}
-	return &d
+	return d
 }

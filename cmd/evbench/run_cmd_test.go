@@ -36,6 +36,12 @@ func TestRunExitCodes(t *testing.T) {
 		{"store delivers after the drain", append(faulty("late"), "--set", "consumers.drain=1s", "--set", "consumers.rebuild=none"), exitGateFailed, true, "inconclusive"},
 		{"store misroutes", faulty("misroute"), exitGateFailed, true, "another key"},
 		{"bad expect", []string{"run", "burst", "--driver", "memory", "--set", "expect.order=global"}, exitUsage, false, "expect.order"},
+		{"store fault without a managed store", []string{"run", "burst", "--driver", "nats", "--set", "faults=[{at: 1s, path: store, kind: kill}]"}, exitUsage, false, "--managed"},
+		{"restart_after negative", []string{"run", "burst", "--set", "faults=[{at: 1s, path: store, kind: kill, restart_after: -1s}]"}, exitUsage, false, "restart_after"},
+		{"managed with a dsn", []string{"run", "burst", "--managed", "--dsn", "refstore://127.0.0.1:7600"}, exitUsage, false, "exclude each other"},
+		{"managed kafka", []string{"run", "burst", "--driver", "kafka", "--managed"}, exitUsage, false, "cannot be managed"},
+		{"managed-param without managed", []string{"run", "burst", "--managed-param", "sync=always"}, exitUsage, false, "add --managed"},
+		{"network kind on the store path", []string{"run", "burst", "--set", "faults=[{at: 1s, for: 1s, path: store, kind: latency, latency: 5ms}]"}, exitUsage, false, "acts on a network path"},
 		{"bad retry", []string{"run", "burst", "--driver", "memory", "--set", "load.retry={attempts: 0}"}, exitUsage, false, "load.retry.attempts"},
 	}
 	for i, tc := range tests {

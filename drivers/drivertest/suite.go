@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) drivers.Driver) {
 		{"AppendAsync", testAsync},
 		{"KeyOrderWithAppendsInFlight", testKeyOrder},
 		{"DeclaresBatchAtomicity", testBatchAtomicity},
+		{"ReportsDurability", testDurability},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,7 +25,7 @@ func Result() *measure.Result {
 		Scenario: measure.ScenarioInfo{Name: "campaign", Source: "builtin:campaign",
 			Resolved: json.RawMessage(`{"name":"campaign","load":{"start":500,"stages":[{"to":4000,"over":"60s"}]},"gates":["commit.p95 < 20ms"]}`)},
 		Driver: measure.DriverInfo{Name: "refstore", DSN: "refstore://127.0.0.1:7000", Embedded: true, Describe: "refstore (fsync per group)", BatchAtomic: &batchAtomic},
-		Durability: &measure.Durability{AckAfterFsync: "true", Replication: "1 (single node, no replicas)",
+		Durability: &measure.Durability{AckAfterFsync: "true", Replication: "none (single copy)",
 			Detail: "sync=always: every commit group is fdatasync'd before its appends are acknowledged", Source: "embedded server configuration"},
 		StartedAt:    Start,
 		DurationS:    30,
