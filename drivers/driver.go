@@ -201,7 +201,7 @@ type Durability struct {
 	// acknowledged events) or "unknown" (the store does not say).
 	AckAfterFsync string
 	// Replication says how many copies an ack waits for, when known
-	// ("acks=all", "1 (no replicas)").
+	// ("acks=all", "none (single copy)").
 	Replication string
 	// Detail is one line for people: the settings it was read from.
 	Detail string

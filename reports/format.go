@@ -59,6 +59,9 @@ func deliveryText(r *measure.Result) string {
 	if d.Undelivered > 0 {
 		s += fmt.Sprintf(", undelivered %d (projectors never reached the head: inconclusive)", d.Undelivered)
 	}
+	if d.RPOBudget > 0 {
+		s += fmt.Sprintf(", of the lost %d are the store's RPO, judged by the rpo.events gate", d.RPOBudget)
+	}
 	exp := d.Expect
 	if exp.Delivery == "" {
 		exp = measure.Expect{Delivery: measure.ExactlyOnce, Order: measure.PerKey}

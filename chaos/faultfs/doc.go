@@ -61,8 +61,12 @@
 // on Linux 6.18: reads after a rollback without a remount also saw the
 // rolled-back bytes (the kernel revalidates on open and on mtime change),
 // but that depends on attribute timeouts and mtime granularity, while the
-// remount is certain and costs 1-10 ms. Direct I/O is not used: it would
-// change the store's I/O path (no page cache, no shared mmap). The caller
+// remount is certain and costs 1-10 ms. Files are also opened with direct
+// I/O (FOPEN_DIRECT_IO): with the kernel's page cache, a store reading a
+// file it is appending to read stale zero pages now and then (concurrent
+// READ and WRITE requests; see directIO in node.go). So reads always come
+// from the backing file, and shared mmap of data files is not possible;
+// none of the managed stores maps them. The caller
 // must kill every process using the mount before PowerCut; if the mount is
 // still busy it is detached lazily, and requests still arriving on the old
 // mount fail with EIO, so they cannot touch the rolled-back files.

@@ -72,9 +72,9 @@ func (b *natsBE) describe(s *Store) string {
 
 func (b *natsBE) durability() drivers.Durability {
 	if b.sync == "always" {
-		return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncTrue, Replication: "1 (no replicas)",
+		return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncTrue, Replication: "none (single copy)",
 			Detail: "nats-server SyncAlways: fsync before every PubAck"}
 	}
-	return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncFalse, Replication: "1 (no replicas)",
+	return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncFalse, Replication: "none (single copy)",
 		Detail: "nats-server default sync: PubAck after the file-store write, fsync every 2m"}
 }

@@ -215,7 +215,7 @@ func (b *postgresBE) describe(s *Store) string {
 }
 
 func (b *postgresBE) durability() drivers.Durability {
-	d := drivers.Durability{Replication: "1 (no replicas)",
+	d := drivers.Durability{Replication: "none (single copy)",
 		Detail: "postgres -c fsync=" + b.fsync + " -c synchronous_commit=" + b.syncCommit}
 	if b.fsync == "on" && b.syncCommit != "off" {
 		d.AckAfterFsync = drivers.AckAfterFsyncTrue

@@ -55,7 +55,7 @@ func (b *refstoreBE) describe(s *Store) string {
 }
 
 func (b *refstoreBE) durability() drivers.Durability {
-	d := drivers.Durability{Replication: "1 (no replicas)", Detail: "refstore serve --sync " + b.sync}
+	d := drivers.Durability{Replication: "none (single copy)", Detail: "refstore serve --sync " + b.sync}
 	if b.sync == "always" {
 		d.AckAfterFsync = drivers.AckAfterFsyncTrue
 		d.Detail += ": each commit group is fdatasync'd before its acks"

@@ -121,6 +121,9 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	if d.Undelivered > 0 {
 		fmt.Fprintf(w, "  delivery   undelivered %d: the projectors never reached the head, so the check is inconclusive\n", d.Undelivered)
 	}
+	if d.RPOBudget > 0 {
+		fmt.Fprintf(w, "  delivery   %d of the lost events are the store's RPO after its crash: the rpo.events gate judges them\n", d.RPOBudget)
+	}
 	for _, f := range reports.DeliveryFailures(r) {
 		fmt.Fprintf(w, "  delivery   FAIL: %s\n", f)
 	}
