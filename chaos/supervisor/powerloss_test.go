@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -15,6 +16,9 @@ import (
 // covered rolled back), with and without a torn last write.
 func TestPowerLoss(t *testing.T) {
 	if err := faultfs.Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs FUSE: %v", err)
+		}
 		t.Skipf("no fault filesystem here: %v", err)
 	}
 	for _, tc := range []struct {
@@ -67,6 +71,9 @@ func TestPowerLoss(t *testing.T) {
 // the server's write pattern.
 func TestPowerLossNatsDefaultSync(t *testing.T) {
 	if err := faultfs.Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs FUSE: %v", err)
+		}
 		t.Skipf("no fault filesystem here: %v", err)
 	}
 	spec := testSpec(t, "nats", nil)
