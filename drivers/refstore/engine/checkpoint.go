@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"os"
-	"path/filepath"
+
+	"github.com/evbench/evbench/drivers/refstore/vfs"
 )
 
 // A checkpoint lets Open skip scanning the log it covers. It holds the
@@ -160,27 +160,11 @@ func decodeCheckpoint(b []byte) (*checkpoint, error) {
 }
 
 // writeCheckpoint replaces the checkpoint file atomically and durably.
-func writeCheckpoint(dir string, data []byte) error {
-	tmp := filepath.Join(dir, checkpointTmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("refstore: write checkpoint: %w", err)
+func writeCheckpoint(fsys vfs.FS, dir string, data []byte) error {
+	if err := vfs.WriteFileAtomic(fsys, dir, checkpointFile, data); err != nil {
+		return fmt.Errorf("refstore: checkpoint: %w", err)
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, checkpointFile))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("refstore: write checkpoint: %w", err)
-	}
-	return syncDir(dir)
+	return nil
 }
 
 // checkpointAsync writes data in the background unless a newer checkpoint
@@ -194,11 +178,14 @@ func (l *Log) checkpointAsync(pos uint64, data []byte) {
 		if pos <= l.ckPos {
 			return
 		}
-		if err := writeCheckpoint(l.dir, data); err != nil {
+		if err := writeCheckpoint(l.fs, l.dir, data); err != nil {
 			l.opts.logf("%v", err)
 			return
 		}
 		l.ckPos = pos
+		if err := l.storeWatermark(pos); err != nil {
+			l.opts.logf("%v", err)
+		}
 	}()
 }
 
@@ -219,7 +206,7 @@ func (l *Log) checkpointOnClose() error {
 	if l.next < l.ckPos {
 		return nil
 	}
-	if err := writeCheckpoint(l.dir, data); err != nil {
+	if err := writeCheckpoint(l.fs, l.dir, data); err != nil {
 		return err
 	}
 	l.ckPos = l.next

@@ -4,12 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"os"
 	"path/filepath"
+
+	"github.com/evbench/evbench/drivers/refstore/vfs"
 )
 
 func (l *Log) readCheckpoint() (*checkpoint, error) {
-	data, err := os.ReadFile(filepath.Join(l.dir, checkpointFile))
+	data, err := vfs.ReadFile(l.fs, filepath.Join(l.dir, checkpointFile))
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +78,11 @@ func (l *Log) loadFromCheckpoint(ck *checkpoint, bases []uint64) error {
 			ps.index = append(ps.index, e)
 		}
 	}
-	st, err := ps.f.Stat()
+	size, err := ps.f.Size()
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", ps.path, err)
 	}
-	if err := l.scanSegment(ps, st.Size(), ck.off, len(bases) == n); err != nil {
+	if err := l.scanSegment(ps, size, ck.off, len(bases) == n); err != nil {
 		return err
 	}
 	return l.scanSegments(bases, n)

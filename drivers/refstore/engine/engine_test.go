@@ -333,3 +333,12 @@ func TestCloseFailsQueuedAppends(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// setWatermark rewrites the durable watermark, as a crash before the torn
+// or lost records were acknowledged would have left it.
+func setWatermark(t *testing.T, dir string, pos uint64) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, watermarkFile), encodeWatermark(pos), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -230,6 +230,9 @@ func (l *Log) commit(group []*request) {
 			return
 		}
 		if err := l.roll(seg); err != nil {
+			if isSyncErr(err) {
+				err = l.fail(fmt.Errorf("%w; the store is read-only until restart", err))
+			}
 			ackAll(group, err)
 			return
 		}
@@ -386,9 +389,10 @@ func (l *Log) write(seg *segment) error {
 	}
 	if l.opts.Sync == SyncInterval && time.Since(l.gc.lastSync) >= l.opts.SyncInterval {
 		if err := datasync(seg.f); err != nil {
-			return l.fail(fmt.Errorf("refstore: fdatasync segment %s: %w; the store is read-only until restart", seg.path, err))
+			return l.fail(syncErr(fmt.Errorf("refstore: fdatasync segment %s: %w; the store is read-only until restart", seg.path, err)))
 		}
 		l.gc.lastSync = time.Now()
+		l.noteDurable(l.next)
 	}
 	return nil
 }
@@ -396,15 +400,15 @@ func (l *Log) write(seg *segment) error {
 // roll seals seg (synced, cut to its exact size) and starts the next one.
 func (l *Log) roll(seg *segment) error {
 	if err := datasync(seg.f); err != nil {
-		return fmt.Errorf("refstore: sync segment %s before roll: %w", seg.path, err)
+		return syncErr(fmt.Errorf("refstore: sync segment %s before roll: %w", seg.path, err))
 	}
 	if err := seg.f.Truncate(seg.writeOff); err != nil {
 		return fmt.Errorf("refstore: seal segment %s: %w", seg.path, err)
 	}
 	if err := seg.f.Sync(); err != nil {
-		return fmt.Errorf("refstore: sync sealed segment %s: %w", seg.path, err)
+		return syncErr(fmt.Errorf("refstore: sync sealed segment %s: %w", seg.path, err))
 	}
-	ns, err := createSegment(l.dir, l.next, l.opts.SegmentSize)
+	ns, err := createSegment(l.fs, l.dir, l.next, l.opts.SegmentSize)
 	if err != nil {
 		return err
 	}
@@ -412,6 +416,7 @@ func (l *Log) roll(seg *segment) error {
 	seg.sealed.Store(true)
 	l.segs = append(l.segs, ns)
 	l.mu.Unlock()
+	l.noteDurable(l.next)
 	// Everything before l.next is durable and sealed: checkpoint it so the
 	// next Open need not scan it.
 	if data, err := l.encodeCheckpoint(l.next, segHeaderSize); err != nil {

@@ -8,10 +8,12 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/evbench/evbench/drivers/refstore/vfs"
 )
 
 // Expected-version sentinels for AppendRequest.Expected (EventStoreDB style:
@@ -71,6 +73,7 @@ type RecoveryReport struct {
 	TruncatedAt    string // "segment offset" of the cut, when TruncatedBytes > 0
 	Checkpoint     uint64 // position the checkpoint used covered (0: none, full scan)
 	Scanned        uint64 // records scanned after it
+	Watermark      uint64 // durable watermark found (positions before it were acknowledged)
 	Notes          []string
 }
 
@@ -78,7 +81,8 @@ type RecoveryReport struct {
 type Log struct {
 	dir  string
 	opts Options
-	lock *os.File
+	fs   vfs.FS
+	lock io.Closer
 
 	mu   sync.Mutex // guards segs, wake, segment indexes
 	segs []*segment
@@ -107,6 +111,15 @@ type Log struct {
 	ckWG  sync.WaitGroup
 
 	failed atomic.Pointer[error] // set once: the log is read-only
+
+	durable   atomic.Uint64 // every position before it is known durable
+	wmMu      sync.Mutex    // serializes watermark writes
+	wmPos     uint64        // the last watermark written
+	wmWritten bool
+	wmLoaded  uint64 // the watermark recovery found
+	wmOK      bool   // whether it found one
+	wmStop    chan struct{}
+	wmDone    chan struct{}
 
 	report RecoveryReport
 }
@@ -151,17 +164,22 @@ func (l *Log) Close() error {
 	close(l.reqs)
 	l.sendMu.Unlock()
 	<-l.stopped
+	close(l.wmStop)
+	<-l.wmDone
 	var first error
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.segs {
 		if err := s.f.Sync(); err != nil && first == nil {
-			first = fmt.Errorf("refstore: sync segment %s on close: %w", s.path, err)
+			first = l.fail(syncErr(fmt.Errorf("refstore: sync segment %s on close: %w", s.path, err)))
 		}
 	}
-	if first == nil {
+	if first == nil && l.failure() == nil {
 		l.mu.Unlock() // encodeCheckpoint takes it
 		first = l.checkpointOnClose()
+		if first == nil {
+			first = l.storeWatermark(l.next)
+		}
 		l.mu.Lock()
 	}
 	l.ckWG.Wait()

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"time"
+
+	"github.com/evbench/evbench/drivers/refstore/vfs"
 )
 
 // SyncMode says when appended data is made durable before it is acknowledged.
@@ -69,6 +71,14 @@ type Options struct {
 	// once, but with the full append path 1, 2 and 4 measured within noise
 	// of each other, 2 never worse (see docs/refstore.md).
 	SyncConcurrency int
+	// WatermarkInterval is how often the durable watermark (file DURABLE,
+	// see watermark.go) is rewritten while the durable head moves; default
+	// 100ms. Corruption in the data acknowledged during the last interval
+	// before a crash is cut as a torn tail instead of refusing the open.
+	WatermarkInterval time.Duration
+	// FS is the file layer; default vfs.OS. Tests and the power-loss
+	// torture pass a *vfs.Mem.
+	FS vfs.FS
 	// Logf receives recovery notes; nil discards them.
 	Logf func(format string, args ...any)
 
@@ -77,6 +87,9 @@ type Options struct {
 	writeHook func(off int64, n int) error
 	// syncHook, when set (tests), runs before every commit fdatasync.
 	syncHook func()
+	// afterSyncHook, when set (tests), runs after every commit fdatasync
+	// with its outcome, before the syncer looks at it.
+	afterSyncHook func(error)
 }
 
 func (o Options) withDefaults() Options {
@@ -94,6 +107,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SyncConcurrency <= 0 {
 		o.SyncConcurrency = 2
+	}
+	if o.WatermarkInterval <= 0 {
+		o.WatermarkInterval = 100 * time.Millisecond
+	}
+	if o.FS == nil {
+		o.FS = vfs.OS
 	}
 	if o.MaxGroupBytes <= 0 {
 		o.MaxGroupBytes = 8 << 20

@@ -12,9 +12,8 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/evbench/evbench/drivers/refstore/record"
+	"github.com/evbench/evbench/drivers/refstore/vfs"
 )
 
 // formatVersion is the on-disk format this build writes and reads. The
@@ -31,10 +30,10 @@ const (
 // Files that are not ours are ignored with a note in the report.
 func Open(dir string, opts Options) (*Log, error) {
 	opts = opts.withDefaults()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := opts.FS.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("refstore: create data dir %s: %w", dir, err)
 	}
-	l := &Log{dir: dir, opts: opts, wake: make(chan struct{}), streams: newStreams(),
+	l := &Log{dir: dir, opts: opts, fs: opts.FS, wake: make(chan struct{}), streams: newStreams(),
 		dedupe: newDedupe(opts.DedupeWindow), reqs: make(chan *request, 4096), stopped: make(chan struct{})}
 	if err := l.openFormat(); err != nil {
 		return nil, err
@@ -48,20 +47,48 @@ func Open(dir string, opts Options) (*Log, error) {
 			l.lock.Close()
 		}
 	}()
+	wm, wmOK, err := l.readWatermark()
+	if err != nil {
+		return nil, err
+	}
+	l.wmLoaded, l.wmOK = wm, wmOK
 	if err := l.loadSegments(); err != nil {
 		return nil, err
 	}
 	if len(l.segs) == 0 {
-		s, err := createSegment(dir, 0, opts.SegmentSize)
+		s, err := createSegment(l.fs, dir, 0, opts.SegmentSize)
 		if err != nil {
 			return nil, err
 		}
 		l.segs = append(l.segs, s)
 	}
+	// What recovery read may still be only in the page cache (a process
+	// crash before the fdatasync of its last groups): make it durable
+	// before the watermark may cover it.
+	{
+		last := l.segs[len(l.segs)-1]
+		if err := datasync(last.f); err != nil {
+			return nil, fmt.Errorf("refstore: sync segment %s after recovery: %w", last.path, err)
+		}
+	}
+	if l.wmOK && l.next < l.wmLoaded {
+		return nil, fmt.Errorf("refstore: the log ends at position %d, but positions up to %d were durable and acknowledged (%s): acknowledged data is missing; restore the directory from a backup", l.next, l.wmLoaded, watermarkFile)
+	}
+	if !l.wmOK {
+		// A new log, or one from before watermarks: start one now.
+		if err := l.storeWatermark(l.next); err != nil {
+			return nil, err
+		}
+	}
 	l.report.Segments = len(l.segs)
 	l.report.Records = l.next
+	l.report.Watermark = l.wmLoaded
 	l.committed.Store(l.next)
+	l.durable.Store(l.next)
+	l.wmPos = max(l.wmPos, l.wmLoaded)
+	l.wmStop, l.wmDone = make(chan struct{}), make(chan struct{})
 	ok = true
+	go l.watermarkLoop(l.wmStop, l.wmDone)
 	go l.commitLoop()
 	return l, nil
 }
@@ -70,20 +97,19 @@ func Open(dir string, opts Options) (*Log, error) {
 // it, so two servers never write one directory.
 func (l *Log) openFormat() error {
 	path := filepath.Join(l.dir, formatFile)
-	data, err := os.ReadFile(path)
+	data, err := vfs.ReadFile(l.fs, path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		ents, _ := os.ReadDir(l.dir)
+		ents, _ := l.fs.ReadDir(l.dir)
 		for _, e := range ents {
-			if _, isSeg := parseSegName(e.Name()); isSeg {
+			if _, isSeg := parseSegName(e.Name); isSeg {
 				return fmt.Errorf("refstore: data dir %s has segments but no %s file: not a refstore dir or damaged (restore %s or use an empty dir)", l.dir, formatFile, formatFile)
 			}
 		}
-		if err := os.WriteFile(path, []byte(fmt.Sprintf("%s%d\n", formatPrefix, formatVersion)), 0o644); err != nil {
-			return fmt.Errorf("refstore: write %s: %w", path, err)
-		}
-		if err := syncDir(l.dir); err != nil {
-			return err
+		// temp file, fsync, rename, dir fsync: a crash leaves no FORMAT or
+		// a whole one, never an empty one that would refuse the next open.
+		if err := vfs.WriteFileAtomic(l.fs, l.dir, formatFile, []byte(fmt.Sprintf("%s%d\n", formatPrefix, formatVersion))); err != nil {
+			return fmt.Errorf("refstore: %w", err)
 		}
 	case err != nil:
 		return fmt.Errorf("refstore: read %s: %w", path, err)
@@ -100,12 +126,8 @@ func (l *Log) openFormat() error {
 			return fmt.Errorf("refstore: data dir %s was written by a newer refstore (format %d; this build reads up to %d): upgrade evbench", l.dir, v, formatVersion)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY, 0)
+	f, err := l.fs.Lock(path)
 	if err != nil {
-		return fmt.Errorf("refstore: open %s: %w", path, err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
 		return fmt.Errorf("refstore: data dir %s is in use by another process (lock %s: %v)", l.dir, path, err)
 	}
 	l.lock = f
@@ -113,20 +135,21 @@ func (l *Log) openFormat() error {
 }
 
 func (l *Log) loadSegments() error {
-	ents, err := os.ReadDir(l.dir)
+	ents, err := l.fs.ReadDir(l.dir)
 	if err != nil {
 		return fmt.Errorf("refstore: read data dir %s: %w", l.dir, err)
 	}
 	var bases []uint64
 	for _, e := range ents {
-		switch b, ok := parseSegName(e.Name()); {
-		case ok && e.Type().IsRegular():
+		switch b, ok := parseSegName(e.Name); {
+		case ok && e.Regular:
 			bases = append(bases, b)
-		case e.Name() == formatFile || e.Name() == checkpointFile:
-		case e.Name() == checkpointTmp: // a checkpoint write that never finished
-			os.Remove(filepath.Join(l.dir, e.Name()))
+		case e.Name == formatFile || e.Name == checkpointFile || e.Name == watermarkFile:
+		case e.Name == checkpointTmp || e.Name == formatFile+".tmp" || e.Name == watermarkFile+".tmp":
+			// a metadata write that never finished
+			l.fs.Remove(filepath.Join(l.dir, e.Name))
 		default:
-			note := fmt.Sprintf("ignored foreign file %s in data dir", e.Name())
+			note := fmt.Sprintf("ignored foreign file %s in data dir", e.Name)
 			l.report.Notes = append(l.report.Notes, note)
 			l.opts.logf("refstore: %s", note)
 		}
@@ -194,7 +217,7 @@ func (l *Log) scanSegments(bases []uint64, from int) error {
 
 // scanner reads a segment in large chunks for recovery.
 type scanner struct {
-	f    *os.File
+	f    vfs.File
 	size int64
 	base int64
 	data []byte
@@ -225,11 +248,11 @@ func (s *scanner) at(off int64, want int) ([]byte, error) {
 // openSegment opens one segment and checks its header. A last segment
 // whose header never made it to disk is removed (nil segment).
 func (l *Log) openSegment(path string, base uint64, last bool) (*segment, int64, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := l.fs.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, 0, fmt.Errorf("refstore: open segment %s: %w", path, err)
 	}
-	st, err := f.Stat()
+	size, err := f.Size()
 	if err != nil {
 		f.Close()
 		return nil, 0, fmt.Errorf("refstore: stat segment %s: %w", path, err)
@@ -242,7 +265,7 @@ func (l *Log) openSegment(path string, base uint64, last bool) (*segment, int64,
 			note := fmt.Sprintf("removed incomplete new segment %s", filepath.Base(path))
 			l.report.Notes = append(l.report.Notes, note)
 			l.opts.logf("refstore: %s", note)
-			return nil, 0, os.Remove(path)
+			return nil, 0, l.fs.Remove(path)
 		}
 		f.Close()
 		if string(hdr[:4]) == segMagic && binary.LittleEndian.Uint32(hdr[4:]) > formatVersion {
@@ -250,7 +273,7 @@ func (l *Log) openSegment(path string, base uint64, last bool) (*segment, int64,
 		}
 		return nil, 0, fmt.Errorf("refstore: segment %s: bad header %x (want magic %q, format %d, base %d)", path, hdr[:n], segMagic, formatVersion, base)
 	}
-	return &segment{base: base, path: path, f: f}, st.Size(), nil
+	return &segment{base: base, path: path, f: f}, size, nil
 }
 
 // scanSegment verifies s's records from offset off (where position l.next
@@ -355,6 +378,14 @@ func (l *Log) cutTail(s *segment, sc *scanner, off int64, stopErr error) error {
 				b, _ = sc.at(o, record.PrefixSize+body)
 			}
 			if _, _, err := record.Verify(b); err == nil {
+				if l.wmOK && l.next >= l.wmLoaded {
+					// Beyond the durable watermark: an unacknowledged tail
+					// whose earlier part a power cut lost (pipelined groups).
+					note := fmt.Sprintf("cut unacknowledged tail: hole at %s offset %d (position %d, durable watermark %d), valid but unacknowledged records after it at offset %d", filepath.Base(s.path), off, l.next, l.wmLoaded, o)
+					l.report.Notes = append(l.report.Notes, note)
+					l.opts.logf("refstore: %s", note)
+					break
+				}
 				return fmt.Errorf("refstore: segment %s is corrupt at offset %d (position %d): %v; valid records follow at offset %d, so this is not a torn write: restore it from a backup", s.path, off, l.next, stopErr, o)
 			}
 		}

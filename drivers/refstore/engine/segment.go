@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,7 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
+	"github.com/evbench/evbench/drivers/refstore/vfs"
 )
 
 // Segment files are named by their first global position so that a gap (a
@@ -31,7 +32,7 @@ type indexEntry struct {
 type segment struct {
 	base   uint64
 	path   string
-	f      *os.File
+	f      vfs.File
 	size   atomic.Int64
 	sealed atomic.Bool
 	index  []indexEntry // sparse; guarded by Log.mu
@@ -61,15 +62,15 @@ func segHeader(base uint64) []byte {
 
 // createSegment makes a new preallocated segment and syncs it and the dir,
 // so that a crash never leaves a named segment without its header.
-func createSegment(dir string, base uint64, prealloc int64) (*segment, error) {
+func createSegment(fsys vfs.FS, dir string, base uint64, prealloc int64) (*segment, error) {
 	path := filepath.Join(dir, segName(base))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("refstore: create segment %s: %w", path, err)
 	}
 	fail := func(err error) (*segment, error) {
 		f.Close()
-		os.Remove(path)
+		fsys.Remove(path)
 		return nil, err
 	}
 	if _, err := f.WriteAt(segHeader(base), 0); err != nil {
@@ -79,9 +80,9 @@ func createSegment(dir string, base uint64, prealloc int64) (*segment, error) {
 		return fail(fmt.Errorf("refstore: preallocate segment %s: %w", path, err))
 	}
 	if err := f.Sync(); err != nil {
-		return fail(fmt.Errorf("refstore: sync segment %s: %w", path, err))
+		return fail(syncErr(fmt.Errorf("refstore: sync segment %s: %w", path, err)))
 	}
-	if err := syncDir(dir); err != nil {
+	if err := syncDir(fsys, dir); err != nil {
 		return fail(err)
 	}
 	s := &segment{base: base, path: path, f: f, writeOff: segHeaderSize}
@@ -92,24 +93,25 @@ func createSegment(dir string, base uint64, prealloc int64) (*segment, error) {
 // preallocate reserves size bytes (file size included) so fdatasync after a
 // write need not also commit a size change; it falls back to nothing on
 // filesystems without fallocate.
-func preallocate(f *os.File, size int64) error {
-	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
-	if err == unix.EOPNOTSUPP || err == unix.ENOSYS {
-		return nil
-	}
-	return err
-}
+func preallocate(f vfs.File, size int64) error { return f.Allocate(size) }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("refstore: open dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("refstore: sync dir %s: %w", dir, err)
+func syncDir(fsys vfs.FS, dir string) error {
+	if err := fsys.SyncDir(dir); err != nil {
+		return syncErr(fmt.Errorf("refstore: sync dir %s: %w", dir, err))
 	}
 	return nil
 }
 
-func datasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
+func datasync(f vfs.File) error { return f.Datasync() }
+
+// errSyncFailed marks a failed fsync/fdatasync: after one, nothing written
+// since the last good sync can be trusted (the kernel may have dropped the
+// dirty pages and reports that once), so the log turns read-only.
+var errSyncFailed = errors.New("sync failed")
+
+type syncError struct{ err error }
+
+func (e syncError) Error() string   { return e.err.Error() }
+func (e syncError) Unwrap() []error { return []error{e.err, errSyncFailed} }
+func syncErr(err error) error       { return syncError{err} }
+func isSyncErr(err error) bool      { return errors.Is(err, errSyncFailed) }

@@ -44,6 +44,15 @@ func (p *pending) Wait()       { p.wg.Wait() }
 // written to the file before the call durable, so a sync claiming up to
 // group N also covers every group before N; syncs may finish out of order,
 // and the durable watermark only moves forward.
+//
+// Sync failures: Linux reports a writeback error once per open file, and
+// both workers fdatasync the same descriptor, so when two syncs overlap
+// one can fail (EIO: the kernel dropped dirty pages, possibly of groups the
+// other claimed) while the other returns success. A successful sync is
+// therefore held until every sync that was still running when it returned
+// has finished, and released only if none failed; the first failure makes
+// the log read-only (no later sync runs, every claimed or held group is
+// answered with the failure, and appends fail while reads go on).
 type syncer struct {
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -51,6 +60,9 @@ type syncer struct {
 	written uint64     // seq of the last queued group
 	claimed uint64     // highest seq an fdatasync has started for
 	durable uint64     // highest seq known durable
+	nextID  uint64     // sync attempts started
+	running []uint64   // ids of the fdatasyncs in progress
+	held    []heldSync // succeeded, waiting for overlapping syncs to end
 	closed  bool
 	workers sync.WaitGroup
 }
@@ -102,6 +114,9 @@ func (l *Log) syncWorker() {
 		target := sy.written
 		sy.claimed = target
 		seg := sy.queue[len(sy.queue)-1].seg
+		sy.nextID++
+		id := sy.nextID
+		sy.running = append(sy.running, id)
 		sy.mu.Unlock()
 
 		err := l.failure()
@@ -113,28 +128,28 @@ func (l *Log) syncWorker() {
 			serr := datasync(seg.f)
 			l.stats.syncs.Add(1)
 			l.stats.syncNanos.Add(uint64(time.Since(t0)))
-			if serr != nil {
-				err = l.fail(fmt.Errorf("refstore: fdatasync segment %s: %w; the store is read-only until restart", seg.path, serr))
+			if l.opts.afterSyncHook != nil {
+				l.opts.afterSyncHook(serr)
 			}
-			if err == nil {
-				err = l.failure() // another worker's sync failed: trust nothing
+			if serr != nil {
+				err = l.fail(syncErr(fmt.Errorf("refstore: fdatasync segment %s: %w; the store is read-only until restart", seg.path, serr)))
 			}
 		}
 
 		sy.mu.Lock()
-		if err == nil && target > sy.durable {
-			sy.durable = target
-		}
+		upto, err := sy.settle(id, target, err, l.failure)
 		k := 0
-		for k < len(sy.queue) && sy.queue[k].seq <= target {
+		for k < len(sy.queue) && sy.queue[k].seq <= upto {
 			k++
 		}
 		acks = append(acks[:0], sy.queue[:k]...)
 		sy.queue = append(sy.queue[:0], sy.queue[k:]...)
-		if err == nil {
+		if err == nil && upto > sy.durable {
+			sy.durable = upto
 			for i := len(acks) - 1; i >= 0; i-- {
 				if w := acks[i]; w.end >= 0 {
 					l.publish(w.seg, w.end, w.next)
+					l.noteDurable(w.next)
 					break
 				}
 			}
@@ -146,6 +161,57 @@ func (l *Log) syncWorker() {
 			l.inflight.Done()
 		}
 	}
+}
+
+// heldSync is a successful fdatasync covering groups up to target, not yet
+// trusted: the syncs in waitFor were running when it returned.
+type heldSync struct {
+	target  uint64
+	waitFor []uint64
+}
+
+// settle records the end of sync id (claimed up to target; err is its
+// outcome or the failure that kept it from running) and returns the seq up
+// to which queued groups are answered now, with what: nil for groups every
+// overlapping sync has vouched for, the log's failure once any failed
+// (then every finished claim is answered with it). Called with sy.mu held.
+func (sy *syncer) settle(id, target uint64, err error, failure func() error) (uint64, error) {
+	for i, r := range sy.running {
+		if r == id {
+			sy.running = append(sy.running[:i], sy.running[i+1:]...)
+			break
+		}
+	}
+	for i := range sy.held {
+		h := &sy.held[i]
+		for j, r := range h.waitFor {
+			if r == id {
+				h.waitFor = append(h.waitFor[:j], h.waitFor[j+1:]...)
+				break
+			}
+		}
+	}
+	if err == nil {
+		sy.held = append(sy.held, heldSync{target: target, waitFor: append([]uint64(nil), sy.running...)})
+	}
+	if f := failure(); f != nil {
+		upto := target
+		for _, h := range sy.held {
+			upto = max(upto, h.target)
+		}
+		sy.held = sy.held[:0]
+		return upto, f
+	}
+	upto, keep := uint64(0), sy.held[:0]
+	for _, h := range sy.held {
+		if len(h.waitFor) == 0 {
+			upto = max(upto, h.target)
+		} else {
+			keep = append(keep, h)
+		}
+	}
+	sy.held = keep
+	return upto, nil
 }
 
 // zeroChunk is how far ahead of the write offset the committer zero-fills a

@@ -69,8 +69,10 @@ func TestPipelinedCommit(t *testing.T) {
 }
 
 // TestConcurrentSyncs: with two fdatasyncs allowed, a group written while the
-// first sync hangs gets its own sync; when that one finishes, it covers (and
-// acknowledges) both groups, in order, though the first sync still hangs.
+// first sync hangs gets its own sync; when that one finishes first it covers
+// both groups, but they are acknowledged only once the overlapping first
+// sync has also finished without error (a writeback error is reported to one
+// of two overlapping syncs of a descriptor only), then both at once, in order.
 func TestConcurrentSyncs(t *testing.T) {
 	var calls atomic.Int32
 	gates := []chan struct{}{make(chan struct{}), make(chan struct{})}
@@ -83,7 +85,6 @@ func TestConcurrentSyncs(t *testing.T) {
 		}
 	}})
 	defer l.Close()
-	defer close(gates[0])
 	res := make(chan error, 2)
 	appendOne := func(i int) {
 		_, err := l.Append(context.Background(), AppendRequest{Expected: ExpectAny, Events: []Event{ev(i, "s")}})
@@ -101,13 +102,27 @@ func TestConcurrentSyncs(t *testing.T) {
 		t.Fatalf("head %d while both syncs hang, want 0", h)
 	}
 	close(gates[1])
+	select {
+	case err := <-res:
+		t.Fatalf("acknowledged (err=%v) while an overlapping sync still runs", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if h := l.Head(); h != 0 {
+		t.Fatalf("head %d while sync 1 hangs, want 0", h)
+	}
+	close(gates[0])
 	for i := 0; i < 2; i++ {
-		if err := <-res; err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-res:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("not acknowledged after both syncs finished")
 		}
 	}
 	if h := l.Head(); h != 2 {
-		t.Fatalf("head %d after the second sync, want 2", h)
+		t.Fatalf("head %d after both syncs, want 2", h)
 	}
 	checkRecords(t, readAll(t, l, 0), 0, 2)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evbench/evbench/drivers/refstore/wire"
@@ -23,6 +24,59 @@ type conn struct {
 	// client that never reads holds one answer of server memory, no more.
 	rsTok chan struct{}
 	wg    sync.WaitGroup
+
+	pending atomic.Int64 // appends sent to the log and not answered yet
+	pinMu   sync.Mutex
+	pinCond sync.Cond
+	pinned  int // bytes of the frames of those appends
+}
+
+// pin counts n frame bytes held until unpin.
+func (cn *conn) pin(n int) {
+	cn.pinMu.Lock()
+	cn.pinned += n
+	cn.pinMu.Unlock()
+}
+
+func (cn *conn) unpin(n int) {
+	cn.pinMu.Lock()
+	cn.pinned -= n
+	cn.pinMu.Unlock()
+	cn.pinCond.Signal()
+}
+
+// waitPinned blocks while the connection pins MaxConnBytes or more: the
+// server reads nothing more from it until commits release frames.
+func (cn *conn) waitPinned() {
+	cn.pinMu.Lock()
+	for cn.pinned >= cn.s.cfg.MaxConnBytes {
+		cn.pinCond.Wait()
+	}
+	cn.pinMu.Unlock()
+}
+
+// awaitFrame waits for the next frame's first byte under the idle timeout;
+// false means the connection idled out and must close.
+func (cn *conn) awaitFrame(br *bufio.Reader) bool {
+	idle := cn.s.cfg.IdleTimeout
+	if idle < 0 {
+		return true
+	}
+	for {
+		cn.c.SetReadDeadline(time.Now().Add(idle))
+		if br.Buffered() > 0 {
+			return true
+		}
+		_, err := br.Peek(1)
+		var ne net.Error
+		if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
+			return true // ReadFrame reports any other error
+		}
+		if cn.pending.Load() == 0 {
+			cn.s.logf("refstore: connection %s: idle for %v: closing it", cn.c.RemoteAddr(), idle)
+			return false
+		}
+	}
 }
 
 func (s *Server) serveConn(c net.Conn) {
@@ -57,6 +111,7 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	cn := &conn{s: s, c: c, version: v, q: newOutQueue(), sem: make(chan struct{}, s.cfg.MaxInFlight),
 		rsTok: make(chan struct{}, 1)}
+	cn.pinCond.L = &cn.pinMu
 	writerDone := make(chan struct{})
 	go cn.writer(writerDone)
 	sub := cn.readLoop(br)
@@ -86,6 +141,10 @@ func (cn *conn) readLoop(br *bufio.Reader) (subscription func()) {
 	var slab []byte
 	off := 0
 	for {
+		cn.waitPinned()
+		if !cn.awaitFrame(br) {
+			return nil
+		}
 		if len(slab)-off < 4<<10 {
 			slab, off = make([]byte, 64<<10), 0
 		}
@@ -115,7 +174,9 @@ func (cn *conn) readLoop(br *bufio.Reader) (subscription func()) {
 			}
 			cn.sem <- struct{}{}
 			cn.wg.Add(1)
-			a.cn, a.id = cn, f.ReqID
+			cn.pending.Add(1)
+			a.cn, a.id, a.pin = cn, f.ReqID, len(f.Body)+wire.FrameHeader
+			cn.pin(a.pin)
 			s.log.AppendTo(req, a)
 		case wire.THead:
 			cn.sem <- struct{}{}
@@ -132,6 +193,7 @@ func (cn *conn) readLoop(br *bufio.Reader) (subscription func()) {
 				cn.send(wire.AppendError(nil, f.ReqID, wire.CodeMalformed, "refstore: subscribe: "+err.Error()))
 				return nil
 			}
+			cn.c.SetReadDeadline(time.Time{}) // a subscriber sends nothing more
 			return func() { cn.subscribe(br, f.ReqID, from) }
 		default:
 			cn.send(wire.AppendError(nil, f.ReqID, wire.CodeBadRequest, fmt.Sprintf("refstore: unknown frame type %d", f.Type)))

@@ -63,6 +63,7 @@ func (cn *conn) put(b []byte, rs bool) {
 type appendAck struct {
 	cn  *conn
 	id  uint32
+	pin int             // frame bytes pinned until the answer
 	evs [1]engine.Event // decoding space for a one-event append
 }
 
@@ -70,7 +71,7 @@ var appendAcks = sync.Pool{New: func() any { return new(appendAck) }}
 
 // Ack encodes the answer straight into the connection's out queue.
 func (a *appendAck) Ack(pos []uint64, err error) {
-	cn, id := a.cn, a.id
+	cn, id, pin := a.cn, a.id, a.pin
 	*a = appendAck{}
 	appendAcks.Put(a)
 	cn.q.mu.Lock()
@@ -80,5 +81,7 @@ func (a *appendAck) Ack(pos []uint64, err error) {
 		cn.q.buf = wire.AppendPositions(cn.q.buf, id, pos)
 	}
 	cn.q.queued(false)
+	cn.pending.Add(-1)
+	cn.unpin(pin)
 	cn.wg.Done()
 }

@@ -28,6 +28,20 @@ type Config struct {
 	ReadBatchBytes int
 	// HandshakeTimeout bounds the wait for the hello frame; default 10s.
 	HandshakeTimeout time.Duration
+	// MaxConns is how many connections are served at once; default 1024.
+	// One more is answered with an error frame and closed.
+	MaxConns int
+	// MaxConnBytes bounds the request bytes one connection may pin (frames
+	// read whose appends are not answered yet: their payloads alias the
+	// frame until the commit) before the server stops reading from it, the
+	// backpressure for a client that pipelines faster than the disk; at
+	// most one frame more is held. Default 64 MiB.
+	MaxConnBytes int
+	// IdleTimeout closes a request connection that sends nothing for this
+	// long while nothing it sent is pending; a frame must also arrive
+	// whole within it. Subscriptions are exempt. Default 5 minutes; < 0
+	// disables it.
+	IdleTimeout time.Duration
 	// Logf receives one line per connection-level problem; nil discards.
 	Logf func(format string, args ...any)
 }
@@ -47,6 +61,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 10 * time.Second
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 1024
+	}
+	if c.MaxConnBytes <= 0 {
+		c.MaxConnBytes = 64 << 20
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 5 * time.Minute
 	}
 	return c
 }
@@ -112,6 +135,16 @@ func (s *Server) Serve(ln net.Listener) error {
 		if s.closed {
 			s.mu.Unlock()
 			c.Close()
+			continue
+		}
+		if len(s.conns) >= s.cfg.MaxConns {
+			s.wg.Add(1)
+			s.mu.Unlock()
+			go func() {
+				defer s.wg.Done()
+				s.reject(c, 0, wire.CodeUnavailable, fmt.Sprintf("refstore: too many connections (the server's limit is %d, refstore serve --max-conns): try again later", s.cfg.MaxConns))
+				c.Close()
+			}()
 			continue
 		}
 		s.conns[c] = struct{}{}
