@@ -107,32 +107,10 @@ func refstoreServeCmd() *cobra.Command {
 	return c
 }
 
-// serveRefstore is refstore.Serve with server limits: the same recovery and
+// serveRefstore is refstore.Serve with server limits: recovery and
 // readiness lines on stderr.
 func serveRefstore(ctx context.Context, dir, addr string, mode engine.SyncMode, cfg server.Config) error {
-	logw := os.Stderr
-	cfg.Logf = func(f string, a ...any) { fmt.Fprintf(logw, f+"\n", a...) }
-	l, err := engine.Open(dir, engine.Options{Sync: mode, Logf: cfg.Logf})
-	if err != nil {
-		return err
-	}
-	srv := server.New(l, cfg)
-	a, err := srv.Listen(addr)
-	if err != nil {
-		l.Close()
-		return err
-	}
-	rep := l.Recovery()
-	fmt.Fprintf(logw, "refstore: recovered segments=%d records=%d truncated_bytes=%d checkpoint=%d scanned=%d watermark=%d\n",
-		rep.Segments, rep.Records, rep.TruncatedBytes, rep.Checkpoint, rep.Scanned, rep.Watermark)
-	fmt.Fprintf(logw, "%s%s dir=%s sync=%s\n", refstore.ReadyPrefix, a, dir, mode)
-	<-ctx.Done()
-	srv.Close()
-	if err := l.Close(); err != nil {
-		return fmt.Errorf("refstore: shutdown: %w", err)
-	}
-	fmt.Fprintf(logw, "refstore: stopped cleanly\n")
-	return nil
+	return refstore.ServeConfig(ctx, dir, addr, engine.Options{Sync: mode}, cfg, os.Stderr)
 }
 
 func refstoreTortureCmd() *cobra.Command {

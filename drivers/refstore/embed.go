@@ -38,11 +38,17 @@ func Embed(ctx context.Context, dir string) (drivers.Embedded, error) {
 
 // StartEmbedded is Embed with explicit engine options and listen address.
 func StartEmbedded(dir string, opts engine.Options, addr string) (*Embedded, error) {
+	return StartEmbeddedWith(dir, opts, server.Config{}, addr)
+}
+
+// StartEmbeddedWith is StartEmbedded with server limits (evbench refstore
+// serve's flags).
+func StartEmbeddedWith(dir string, opts engine.Options, cfg server.Config, addr string) (*Embedded, error) {
 	l, err := engine.Open(dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	srv := server.New(l, server.Config{})
+	srv := server.New(l, cfg)
 	a, err := srv.Listen(addr)
 	if err != nil {
 		l.Close()

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/evbench/evbench/drivers/refstore/engine"
+	"github.com/evbench/evbench/drivers/refstore/server"
 )
 
 // ReadyPrefix starts the readiness line Serve writes once it accepts
@@ -24,15 +25,22 @@ func Serve(ctx context.Context, dir, addr string, sync engine.SyncMode, logw io.
 // so that rolls and checkpoints happen under the torture); opts.Logf is set
 // to write to logw.
 func ServeWith(ctx context.Context, dir, addr string, opts engine.Options, logw io.Writer) error {
+	return ServeConfig(ctx, dir, addr, opts, server.Config{}, logw)
+}
+
+// ServeConfig is ServeWith with server limits (connections, bytes pinned
+// per connection, idle timeout); cfg.Logf is set to write to logw too.
+func ServeConfig(ctx context.Context, dir, addr string, opts engine.Options, cfg server.Config, logw io.Writer) error {
 	sync := opts.Sync
 	opts.Logf = func(f string, a ...any) { fmt.Fprintf(logw, f+"\n", a...) }
-	e, err := StartEmbedded(dir, opts, addr)
+	cfg.Logf = opts.Logf
+	e, err := StartEmbeddedWith(dir, opts, cfg, addr)
 	if err != nil {
 		return err
 	}
 	rep := e.Log.Recovery()
-	fmt.Fprintf(logw, "refstore: recovered segments=%d records=%d truncated_bytes=%d checkpoint=%d scanned=%d\n",
-		rep.Segments, rep.Records, rep.TruncatedBytes, rep.Checkpoint, rep.Scanned)
+	fmt.Fprintf(logw, "refstore: recovered segments=%d records=%d truncated_bytes=%d checkpoint=%d scanned=%d watermark=%d\n",
+		rep.Segments, rep.Records, rep.TruncatedBytes, rep.Checkpoint, rep.Scanned, rep.Watermark)
 	fmt.Fprintf(logw, "%s%s dir=%s sync=%s\n", ReadyPrefix, e.DSN()[len("refstore://"):], dir, sync)
 	<-ctx.Done()
 	if err := e.Close(); err != nil {
