@@ -112,7 +112,10 @@ func sameJSON(a, b json.RawMessage) bool {
 
 // cell formats one value with its change relative to the first result,
 // marking a change in the worse direction with "worse".
-func (c *Comparison) cell(row CompareRow, i int) string {
+func (c *Comparison) cell(row CompareRow, i int) string { return compareCell(row, i) }
+
+// compareCell is Comparison.cell, shared with probe comparisons.
+func compareCell(row CompareRow, i int) string {
 	if !row.Present[i] {
 		return "-"
 	}
@@ -256,10 +259,19 @@ func RenderCompareHTML(c *Comparison) ([]byte, error) {
 // label on one side only. Commit latency with an fsync in it and commit
 // latency without measure different things.
 func durabilityWarnings(names []string, rs []*measure.Result) []string {
+	labels := make([]*measure.Durability, len(rs))
+	for i, r := range rs {
+		labels[i] = r.Durability
+	}
+	return durabilityLabelWarnings(names, labels)
+}
+
+// durabilityLabelWarnings is durabilityWarnings over the labels alone
+// (shared with probe comparisons).
+func durabilityLabelWarnings(names []string, labels []*measure.Durability) []string {
 	var out []string
-	ref := rs[0].Durability
-	for i, r := range rs[1:] {
-		d := r.Durability
+	ref := labels[0]
+	for i, d := range labels[1:] {
 		if !durabilityDiffers(ref, d) {
 			continue
 		}
