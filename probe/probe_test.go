@@ -501,3 +501,25 @@ consumers: {projectors: 1}
 		t.Fatal(err)
 	}
 }
+
+// Late sends while the in-flight window was full are the store's
+// backpressure (it answered too slowly), not the harness's limit: such a
+// step fails as the store's, it does not stop the search as client limited.
+func TestWindowFullIsTheStoresLimit(t *testing.T) {
+	w := newWindow(0, 10)
+	h := measure.NewHistogram()
+	h.RecordValues(int64(50*time.Millisecond), 1000) // every send 50 ms late
+	w.hists["send_delay"] = h
+	res := &measure.Result{Client: measure.Client{CPUPercent: 20}}
+	if c := stepClient(res, w); !c.Limited {
+		t.Fatalf("late sends with a free window must be the client's limit: %+v", c)
+	}
+	res.Events.WindowFull = 500
+	if c := stepClient(res, w); c.Limited {
+		t.Fatalf("late sends behind a full window are the store's: %+v", c)
+	}
+	res.Client.CPUPercent = 95
+	if c := stepClient(res, w); !c.Limited {
+		t.Fatalf("a saturated CPU is the client's limit whatever the window: %+v", c)
+	}
+}
