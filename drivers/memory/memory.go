@@ -20,10 +20,10 @@ func init() {
 	drivers.Register(drivers.Registration{
 		Name:        "memory",
 		Description: "in-process store with no I/O: the harness's own ceiling",
-		DSNExample:  "memory://",
+		DSNExample:  "memory:// or memory://?capacity=50000&service=exp (a simulated store of known capacity)",
 		InProcess:   true,
 		Open:        open,
-		CheckDSN:    func(dsn string) error { _, err := parseDSN(dsn); return err },
+		CheckDSN:    func(dsn string) error { _, _, err := parseDSN(dsn); return err },
 		Embed:       embed,
 	})
 }
@@ -39,7 +39,7 @@ func embed(ctx context.Context, dir string) (drivers.Embedded, error) {
 }
 
 func (e embedded) DSN() string      { return "memory://" + e.name }
-func (e embedded) Describe() string { return "memory (in-process, no I/O, not durable, batch atomic)" }
+func (e embedded) Describe() string { return plainDescribe }
 func (e embedded) Close() error {
 	storesMu.Lock()
 	delete(stores, e.name)
@@ -54,32 +54,60 @@ var (
 	stores   = map[string]*store{}
 )
 
-// parseDSN returns the store name of memory://NAME; errors show the DSN
-// redacted (drivers.RedactDSN).
-func parseDSN(dsn string) (string, error) {
+// parseDSN returns the store name of memory://NAME and its simulated
+// capacity (memory://NAME?capacity=EVENTS_PER_S&service=fixed|exp, see
+// Capacity); errors show the DSN redacted (drivers.RedactDSN) and name the
+// parameter and the fix.
+func parseDSN(dsn string) (string, Capacity, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || u.Scheme != "memory" {
-		return "", fmt.Errorf("memory: DSN %q: want memory:// or memory://NAME", drivers.RedactDSN(dsn))
+		return "", Capacity{}, fmt.Errorf("memory: DSN %q: want memory://, memory://NAME or memory://NAME?capacity=EVENTS_PER_S", drivers.RedactDSN(dsn))
 	}
-	if len(u.Query()) > 0 {
-		return "", fmt.Errorf("memory: DSN %q: unknown parameter (the memory driver takes none)", drivers.RedactDSN(dsn))
+	q := u.Query()
+	for k, v := range q {
+		switch {
+		case k != "capacity" && k != "service":
+			return "", Capacity{}, fmt.Errorf("memory: DSN %q: unknown parameter %q (the memory driver takes capacity=EVENTS_PER_S and service=fixed|exp)", drivers.RedactDSN(dsn), k)
+		case len(v) > 1:
+			return "", Capacity{}, fmt.Errorf("memory: DSN %q: parameter %s given %d times: give it once", drivers.RedactDSN(dsn), k, len(v))
+		}
 	}
-	return u.Host + u.Path, nil
+	c, err := parseCapacity(q.Get("capacity"), q.Get("service"), q.Has("capacity"), q.Has("service"))
+	if err != nil {
+		return "", Capacity{}, fmt.Errorf("memory: DSN %q: %w", drivers.RedactDSN(dsn), err)
+	}
+	return u.Host + u.Path, c, nil
 }
 
 func open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
-	name, err := parseDSN(dsn)
+	name, c, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
 	storesMu.Lock()
+	defer storesMu.Unlock()
 	s, ok := stores[name]
+	if ok && !opts.Reset && s.capacity() != c {
+		return nil, fmt.Errorf("memory: DSN %q: store %q is open as %s: open it with the same parameters, or with reset", drivers.RedactDSN(dsn), name, s.describe())
+	}
 	if !ok || opts.Reset {
 		s = newStore()
+		if c.EventsPerSec > 0 {
+			s.sim = newServer(c, s)
+		}
 		stores[name] = s
 	}
-	storesMu.Unlock()
 	return &Driver{s: s}, nil
+}
+
+// NewSimulated returns a driver on a fresh private store that simulates
+// capacity c (for tests).
+func NewSimulated(c Capacity) *Driver {
+	s := newStore()
+	if c.EventsPerSec > 0 {
+		s.sim = newServer(c, s)
+	}
+	return &Driver{s: s}
 }
 
 // New returns a driver on a fresh private store (for tests).
@@ -133,6 +161,25 @@ type store struct {
 	recent, older map[[16]byte]int64
 	wake          chan struct{} // closed on the next append when armed
 	armed         bool          // a subscriber waits on wake
+	// sim, when set, is the simulated server appends queue for
+	// (memory://?capacity=...): they are stored at their completion.
+	sim *server
+}
+
+func (s *store) capacity() Capacity {
+	if s.sim == nil {
+		return Capacity{}
+	}
+	return s.sim.cap
+}
+
+const plainDescribe = "memory (in-process, no I/O, not durable, batch atomic)"
+
+func (s *store) describe() string {
+	if s.sim == nil {
+		return plainDescribe
+	}
+	return s.sim.cap.describe()
 }
 
 func newStore() *store {
@@ -251,11 +298,15 @@ func (s *store) remember(id [16]byte, off int64) {
 }
 
 // Append stores the batch; an event ID retried within the dedupe window
-// (the last 4-8 Ki events) returns its original position.
+// (the last 4-8 Ki events) returns its original position. On a simulated
+// store (memory://?capacity=...) it returns at the append's completion.
 // The store keeps the batch's payload slices: callers must not modify them
 // afterwards (the generator never does; copying would make the harness's
 // ceiling a memcpy benchmark).
 func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
+	if d.s.sim != nil {
+		return d.appendSimulatedWait(ctx, batch)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -263,8 +314,17 @@ func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.P
 		return nil, errClosed
 	}
 	s := d.s
-	pos := make([]drivers.Position, len(batch))
 	s.mu.Lock()
+	pos := s.appendLocked(batch)
+	s.wakeLocked()
+	s.mu.Unlock()
+	return pos, nil
+}
+
+// appendLocked stores the batch (deduplicating retried IDs) and returns its
+// positions; s.mu is held.
+func (s *store) appendLocked(batch []drivers.Event) []drivers.Position {
+	pos := make([]drivers.Position, len(batch))
 	for i := range batch {
 		if off, dup := s.lookup(batch[i].ID); dup {
 			pos[i] = drivers.Position{Offset: off}
@@ -274,21 +334,33 @@ func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.P
 		s.remember(batch[i].ID, off)
 		pos[i] = drivers.Position{Offset: off}
 	}
+	return pos
+}
+
+// wakeLocked wakes the subscribers waiting for an append; s.mu is held.
+func (s *store) wakeLocked() {
 	if s.armed {
 		close(s.wake)
 		s.wake = make(chan struct{})
 		s.armed = false
 	}
-	s.mu.Unlock()
-	return pos, nil
 }
 
 // AppendAsync appends synchronously and calls done before returning: the
 // store never blocks, so there is nothing to overlap, and appends land in
-// call order: per-key order holds with no routing.
+// call order: per-key order holds with no routing. On a simulated store it
+// queues the append and returns; done is called at its completion, from
+// the store's completer goroutine, in arrival order.
 func (d *Driver) AppendAsync(ctx context.Context, batch []drivers.Event, done func([]drivers.Position, error)) {
+	if d.s.sim != nil {
+		d.appendSimulated(ctx, batch, done)
+		return
+	}
 	done(d.Append(ctx, batch))
 }
+
+// Describe says what the store is: plain, or simulated with its capacity.
+func (d *Driver) Describe() string { return d.s.describe() }
 
 // BatchAtomic is true: a batch is stored under one lock hold, which
 // nothing in it can fail (Append fails only before taking the lock), and
