@@ -19,7 +19,7 @@ build:
 ## changed), with the race detector on the concurrent packages.
 test: services browser-deps vet
 	$(GO) test -race -count=1 -timeout 12m $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 8m ./cmd/... ./fixtures/...
+	$(GO) test -count=1 -timeout 8m ./cmd/... ./fixtures/... ./probe/... ./plan/...
 
 vet:
 	$(GO) vet $(PKGS)

@@ -65,6 +65,11 @@ type Plan struct {
 func Make(in Input) (Plan, error) {
 	var p Plan
 	r, pr := in.Result, in.Probe
+	rbFile := "result.json"
+	if r == nil && pr != nil && pr.Rebuild != nil {
+		// The probe's closing replay: bytes per event and rebuild rate.
+		r, rbFile = &measure.Result{Rebuild: pr.Rebuild, Driver: pr.Driver, Durability: pr.Durability}, "probe.json"
+	}
 	switch {
 	case r == nil && pr == nil:
 		return p, errors.New("plan: no measurement: give a run result directory (result.json) or a probe directory (probe.json)")
@@ -125,7 +130,7 @@ func Make(in Input) (Plan, error) {
 		secs := events / rb.EventsPerSec
 		v, u = durationUnit(secs)
 		add("maximum rebuild duration after a failure", v, u,
-			fmt.Sprintf("events in the retention / result.json rebuild.events_per_sec = %s/s", num(rb.EventsPerSec)))
+			fmt.Sprintf("events in the retention / %s rebuild.events_per_sec = %s/s", rbFile, num(rb.EventsPerSec)))
 		if !rb.Complete {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("the measured rebuild did not reach the head (%s events replayed): its rate may not hold for a full replay", num(float64(rb.Events))))
 		}

@@ -223,6 +223,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}}
 	p.search()
 	r := p.res
+	if p.err == nil && r.MaxSustainableRate > 0 && p.ctx.Err() == nil {
+		p.measureRebuild(r.MaxSustainableRate)
+	}
 	switch {
 	case p.err != nil:
 		r.Complete = false
@@ -357,3 +360,29 @@ func (p *prober) step(rate float64, repeated bool) (Step, bool, error) {
 
 // fmtRate formats a rate without exponent or trailing zeros.
 func fmtRate(r float64) string { return strconv.FormatFloat(r, 'f', -1, 64) }
+
+// measureRebuild runs once more at rate with a full replay at the end, for
+// the rebuild throughput and bytes per event capacity planning needs. It
+// is not a step of the search; a failure only leaves Rebuild empty.
+func (p *prober) measureRebuild(rate float64) {
+	cfg := p.cfg
+	dir := filepath.Join(cfg.OutDir, "steps", "rebuild")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		cfg.Logf("probe: rebuild measurement: %v", err)
+		return
+	}
+	sc := stepScenario(cfg.Scenario, rate, cfg.Warmup+cfg.Step, cfg.Step)
+	sc.Consumers.Rebuild = "end"
+	cfg.Logf("probe: measuring a rebuild after %v at %s events/s", cfg.Warmup+cfg.Step, fmtRate(rate))
+	res, err := cfg.Run(p.ctx, runner.Config{Scenario: sc, Driver: cfg.Driver, DSN: cfg.DSN, OutDir: dir, Logf: cfg.Logf})
+	if res != nil {
+		if werr := measure.WriteResult(filepath.Join(dir, measure.ResultFile), res); werr != nil {
+			cfg.Logf("%v", werr)
+		}
+	}
+	if err != nil || res == nil || res.Rebuild == nil {
+		cfg.Logf("probe: rebuild measurement failed: %v", err)
+		return
+	}
+	p.res.Rebuild = res.Rebuild
+}

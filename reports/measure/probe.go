@@ -41,7 +41,11 @@ type ProbeResult struct {
 	// the store.
 	ClientLimitedAt float64     `json:"client_limited_at,omitempty"`
 	Steps           []ProbeStep `json:"steps"`
-	Environment     Environment `json:"environment"`
+	// Rebuild is a full replay measured after the search, over the
+	// history of one run at the max sustainable rate: what evbench plan
+	// takes bytes per event and rebuild time from.
+	Rebuild     *Rebuild    `json:"rebuild,omitempty"`
+	Environment Environment `json:"environment"`
 }
 
 // ProbeStep is one constant-rate run of the probe.
