@@ -68,7 +68,7 @@ func Make(in Input) (Plan, error) {
 	rbFile := "result.json"
 	if r == nil && pr != nil && pr.Rebuild != nil {
 		// The probe's closing replay: bytes per event and rebuild rate.
-		r, rbFile = &measure.Result{Rebuild: pr.Rebuild, Driver: pr.Driver, Durability: pr.Durability}, "probe.json"
+		r, rbFile = &measure.Result{Complete: true, Rebuild: pr.Rebuild, Driver: pr.Driver, Durability: pr.Durability}, "probe.json"
 	}
 	switch {
 	case r == nil && pr == nil:
@@ -101,7 +101,7 @@ func Make(in Input) (Plan, error) {
 	// Bytes per event: needed by the storage figures only.
 	var bpe float64
 	if in.PeakRate > 0 || in.EventSize > 0 || r != nil {
-		b, src, note, err := bytesPerEvent(in, r)
+		b, src, note, err := bytesPerEvent(in, r, rbFile)
 		if err != nil && in.PeakRate > 0 {
 			return p, err
 		}
@@ -241,7 +241,7 @@ func subject(r *measure.Result, pr *measure.ProbeResult) string {
 
 // bytesPerEvent is --event-size, else the rebuild's bytes per event, else
 // the midpoint of the scenario's events.size; note says what it leaves out.
-func bytesPerEvent(in Input, r *measure.Result) (b float64, source, note string, err error) {
+func bytesPerEvent(in Input, r *measure.Result, file string) (b float64, source, note string, err error) {
 	const overhead = "store overhead (log framing, indexes, replicas) is not included: the store does not report it"
 	if in.EventSize > 0 {
 		return float64(in.EventSize), "--event-size", "", nil
@@ -251,7 +251,7 @@ func bytesPerEvent(in Input, r *measure.Result) (b float64, source, note string,
 	}
 	if rb := r.Rebuild; rb != nil && rb.Events > 0 && rb.Bytes > 0 {
 		b := float64(rb.Bytes) / float64(rb.Events)
-		return b, fmt.Sprintf("measured: result.json rebuild.bytes / rebuild.events = %s B / %s (payload, key, type and 32 B of id, seq, time as read back)", num(float64(rb.Bytes)), num(float64(rb.Events))),
+		return b, fmt.Sprintf("measured: %s rebuild.bytes / rebuild.events = %s B / %s (payload, key, type and 32 B of id, seq, time as read back)", file, num(float64(rb.Bytes)), num(float64(rb.Events))),
 			"bytes per event are as read back by the rebuild; " + overhead, nil
 	}
 	var sc struct {

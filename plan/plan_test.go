@@ -244,3 +244,23 @@ func TestRender(t *testing.T) {
 		t.Errorf("Markdown has %d table rows for %d figures:\n%s", strings.Count(md, "\n|"), len(p.Figures), md)
 	}
 }
+
+// A probe carries its own closing rebuild: plan takes bytes per event and
+// the rebuild rate from it, and says so.
+func TestPlanFromProbeWithRebuild(t *testing.T) {
+	pr := &measure.ProbeResult{Schema: measure.ProbeSchemaV1, Complete: true, MaxSustainableRate: 9000, SLO: []string{"commit.p99 < 50ms"},
+		Rebuild: &measure.Rebuild{Events: 1000, Bytes: 700000, Seconds: 1, EventsPerSec: 1000, Complete: true}}
+	p, err := Make(Input{Probe: pr, PeakRate: 5000, Retention: 30 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := p.Text()
+	for _, want := range []string{"probe.json rebuild.bytes", "probe.json rebuild.events_per_sec", "1.80 ×"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "incomplete") {
+		t.Errorf("a complete probe is called incomplete:\n%s", text)
+	}
+}
