@@ -6,7 +6,8 @@
 //
 //	lose       acknowledges an append but does not store the event
 //	duplicate  delivers the event twice
-//	swap       delivers the event after the next event of its key
+//	swap       delivers the event after the next event of its key (or in
+//	           order when none comes within 200 ms: never lost)
 //	late       starts every subscription `delay` (default 1m) late, so
 //	           the projectors cannot reach the head before the drain ends
 //	misroute   stores the event under another key
@@ -188,28 +189,64 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 			return deliver(out)
 		})
 	case "swap":
-		var held *drivers.Delivered
-		return d.inner.Subscribe(ctx, from, func(b []drivers.Delivered) error {
-			out := make([]drivers.Delivered, 0, len(b)+1)
-			for _, e := range b {
-				switch {
-				case held != nil && held.Key == e.Key:
-					out = append(out, e, *held)
-					held = nil
-				case held == nil && d.hit():
-					h := e
-					held = &h
-				default:
-					out = append(out, e)
-				}
-			}
-			if len(out) == 0 {
-				return nil
-			}
-			return deliver(out)
-		})
+		return d.subscribeSwapped(ctx, from, deliver)
 	}
 	return d.inner.Subscribe(ctx, from, deliver)
+}
+
+// swapRelease is how long swap waits for a later event of a held event's
+// key before it gives up and delivers everything in order: a held event
+// is never lost, and the projectors' lag stays above 0 while one is held
+// (later events wait behind it), so the drain cannot end in between.
+const swapRelease = 200 * time.Millisecond
+
+// subscribeSwapped holds one event in every `every` back, with every event
+// after it, until the next event of its key arrives, then delivers that
+// one first: a reorder within the key. deliver is never called
+// concurrently (the release timer takes the same lock).
+func (d *Driver) subscribeSwapped(ctx context.Context, from drivers.Cursor, deliver func([]drivers.Delivered) error) error {
+	var (
+		mu    sync.Mutex
+		held  *drivers.Delivered
+		after []drivers.Delivered
+		gen   int
+	)
+	release := func(g int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if held == nil || g != gen || ctx.Err() != nil {
+			return
+		}
+		out := append([]drivers.Delivered{*held}, after...)
+		held, after = nil, nil
+		deliver(out) // the subscription goes on; its error surfaces there
+	}
+	return d.inner.Subscribe(ctx, from, func(b []drivers.Delivered) error {
+		mu.Lock()
+		defer mu.Unlock()
+		out := make([]drivers.Delivered, 0, len(b)+len(after)+1)
+		for _, e := range b {
+			switch {
+			case held != nil && held.Key == e.Key:
+				out = append(append(out, after...), e, *held)
+				held, after = nil, nil
+			case held != nil:
+				after = append(after, e)
+			case d.hit():
+				h := e
+				held = &h
+				gen++
+				g := gen
+				time.AfterFunc(swapRelease, func() { release(g) })
+			default:
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return deliver(out)
+	})
 }
 
 // Head is the memory store's.
