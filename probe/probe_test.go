@@ -552,9 +552,7 @@ consumers: {projectors: 1}
 		lo, hi   float64 // accepted band, fraction of capacity
 	}{
 		{2000, "fixed", "commit.p99 < 50ms", 0.95, 1.05},
-		{5000, "fixed", "commit.p99 < 50ms", 0.95, 1.05},
-		{10000, "fixed", "commit.p99 < 20ms", 0.95, 1.05},
-		{5000, "fixed", "commit.p95 < 20ms", 0.95, 1.05},
+		{10000, "fixed", "commit.p95 < 20ms", 0.95, 1.05},
 		{5000, "exp", "commit.p99 < 50ms", 0.85, 1.05},
 	}
 	for i, c := range cases {
@@ -565,7 +563,9 @@ consumers: {projectors: 1}
 			r, err := Run(context.Background(), Config{
 				Scenario: sc, Driver: "memory", DSN: fmt.Sprintf("memory://cap-%d?capacity=%g&service=%s", i, c.capacity, c.service),
 				SLO: []string{c.slo}, Min: math.Round(c.capacity / 3), Max: c.capacity * 4,
-				Step: 2 * time.Second, Warmup: time.Second, OutDir: t.TempDir(), Logf: t.Logf,
+				// 4 s steps: sub-windows of 0.8 s are long enough that a
+				// step just under capacity does not fail on noise.
+				Step: 4 * time.Second, Warmup: time.Second, OutDir: t.TempDir(), Logf: t.Logf,
 			})
 			if err != nil {
 				t.Fatal(err)

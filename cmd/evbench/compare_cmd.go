@@ -41,21 +41,7 @@ durability. Probes and runs cannot be mixed in one comparison.`,
 				rs = append(rs, r)
 			}
 			c := reports.NewComparison(resultNames(args), rs)
-			for _, w := range c.Warnings {
-				fmt.Fprintln(cmd.ErrOrStderr(), "evbench: "+w)
-			}
-			fmt.Fprint(cmd.OutOrStdout(), c.Text())
-			if htmlOut != "" {
-				b, err := reports.RenderCompareHTML(c)
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(htmlOut, b, 0o644); err != nil {
-					return fmt.Errorf("--html: write %s: %w", htmlOut, err)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", htmlOut)
-			}
-			return nil
+			return printComparison(cmd, c.Warnings, c.Text(), func() ([]byte, error) { return reports.RenderCompareHTML(c) }, htmlOut)
 		},
 	}
 	cmd.Flags().StringVar(&htmlOut, "html", "", "also write a combined HTML report to this file")
@@ -113,19 +99,26 @@ func compareProbes(cmd *cobra.Command, args []string, htmlOut string) error {
 		rs = append(rs, r)
 	}
 	c := reports.NewProbeComparison(resultNames(args), rs)
-	for _, w := range c.Warnings {
+	return printComparison(cmd, c.Warnings, c.Text(), func() ([]byte, error) { return reports.RenderProbeCompareHTML(c) }, htmlOut)
+}
+
+// printComparison prints a comparison's warnings (stderr) and table
+// (stdout), and with --html writes its page.
+func printComparison(cmd *cobra.Command, warnings []string, text string, html func() ([]byte, error), htmlOut string) error {
+	for _, w := range warnings {
 		fmt.Fprintln(cmd.ErrOrStderr(), "evbench: "+w)
 	}
-	fmt.Fprint(cmd.OutOrStdout(), c.Text())
-	if htmlOut != "" {
-		b, err := reports.RenderProbeCompareHTML(c)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(htmlOut, b, 0o644); err != nil {
-			return fmt.Errorf("--html: write %s: %w", htmlOut, err)
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", htmlOut)
+	fmt.Fprint(cmd.OutOrStdout(), text)
+	if htmlOut == "" {
+		return nil
 	}
+	b, err := html()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(htmlOut, b, 0o644); err != nil {
+		return fmt.Errorf("--html: write %s: %w", htmlOut, err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", htmlOut)
 	return nil
 }
