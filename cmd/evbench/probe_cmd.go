@@ -13,17 +13,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/plan"
 	"github.com/evbench/evbench/probe"
 	"github.com/evbench/evbench/reports"
 	"github.com/evbench/evbench/runner"
 )
 
 type probeFlags struct {
-	driver, dsn, out     string
-	slo, sets            []string
-	min, max, resolution float64
-	step, warmup         time.Duration
-	quiet                bool
+	driver, dsn, out      string
+	slo, sets             []string
+	min, max, resolution  float64
+	step, warmup          time.Duration
+	quiet                 bool
+	peakRate, costPerHour float64
+	retention             string
 }
 
 func init() {
@@ -60,6 +63,9 @@ unreachable or the probe was interrupted.`,
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario field by dotted path (repeatable), as for run")
 	fl.StringVar(&f.out, "out", "", "output directory (default results/probe-<scenario>-<driver>-<UTC timestamp>)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no table while it runs")
+	fl.Float64Var(&f.peakRate, "peak-rate", 0, "with --retention or --cost-per-hour: add a capacity plan section to report.md (see evbench plan)")
+	fl.StringVar(&f.retention, "retention", "", "for the plan section: how long events are kept (30d or 720h)")
+	fl.Float64Var(&f.costPerHour, "cost-per-hour", 0, "for the plan section: what the store costs per hour")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -76,6 +82,15 @@ func runProbe(cmd *cobra.Command, name string, f probeFlags) error {
 	sc, err := loadScenario(name, f.sets, 0, 1)
 	if err != nil {
 		return err
+	}
+	var retention time.Duration
+	if f.retention != "" {
+		if retention, err = plan.ParseRetention(f.retention); err != nil {
+			return withCode(exitUsage, fmt.Errorf("--retention: %w", err))
+		}
+	}
+	if (retention > 0 || f.costPerHour > 0) && f.peakRate <= 0 {
+		return usageErr("--retention and --cost-per-hour plan for a peak: add --peak-rate EVENTS_PER_S")
 	}
 	out := f.out
 	if out == "" {
@@ -112,6 +127,9 @@ func runProbe(cmd *cobra.Command, name string, f probeFlags) error {
 		if err := reports.WriteProbe(out, res); err != nil {
 			fmt.Fprintf(stderr, "evbench: writing probe reports: %v\n", err)
 		}
+		if f.peakRate > 0 {
+			appendPlan(stdout, stderr, out, plan.Input{Probe: res, PeakRate: f.peakRate, Retention: retention, CostPerHour: f.costPerHour})
+		}
 		printProbeSummary(stdout, res, out)
 	}
 	switch {
@@ -143,4 +161,23 @@ func printProbeSummary(w interface{ Write([]byte) (int, error) }, r *probe.Resul
 		fmt.Fprintf(w, "  INCOMPLETE: %s\n", r.Reason)
 	}
 	fmt.Fprintf(w, "  result     %s\n", out)
+}
+
+// appendPlan prints the capacity plan of a probe and appends it to the
+// probe's report.md (the HTML report does not carry it; evbench plan
+// prints the same figures).
+func appendPlan(stdout, stderr interface{ Write([]byte) (int, error) }, out string, in plan.Input) {
+	p, err := plan.Make(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "evbench: capacity plan: %v\n", err)
+		return
+	}
+	fmt.Fprint(stdout, "\n"+p.Text())
+	fh, err := os.OpenFile(filepath.Join(out, "report.md"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "evbench: capacity plan: %v\n", err)
+		return
+	}
+	defer fh.Close()
+	fmt.Fprint(fh, "\n"+p.Markdown())
 }

@@ -42,6 +42,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"managed kafka", []string{"run", "burst", "--driver", "kafka", "--managed"}, exitUsage, false, "cannot be managed"},
 		{"managed-param without managed", []string{"run", "burst", "--managed-param", "sync=always"}, exitUsage, false, "add --managed"},
 		{"network kind on the store path", []string{"run", "burst", "--set", "faults=[{at: 1s, for: 1s, path: store, kind: latency, latency: 5ms}]"}, exitUsage, false, "acts on a network path"},
+		{"probe plan without a peak", []string{"probe", "burst", "--driver", "memory", "--retention", "30d"}, exitUsage, false, "--peak-rate"},
+		{"probe min above max", []string{"probe", "burst", "--driver", "memory", "--min", "5000", "--max", "100"}, exitUsage, false, "--min"},
 		{"bad retry", []string{"run", "burst", "--driver", "memory", "--set", "load.retry={attempts: 0}"}, exitUsage, false, "load.retry.attempts"},
 	}
 	for i, tc := range tests {
