@@ -276,3 +276,13 @@ func gateDetail(g measure.GateResult) string {
 	}
 	return s
 }
+
+// environmentText is the Markdown reports' environment sentence, up to the
+// driver: version, Go, OS/arch, CPUs and host.
+func environmentText(env measure.Environment, cell func(string) string) string {
+	s := fmt.Sprintf("evbench %s, %s, %s/%s, %d CPUs", orDash(env.Version), orDash(env.Go), orDash(env.OS), orDash(env.Arch), env.CPUs)
+	if env.Hostname != "" {
+		s += ", host " + cell(env.Hostname)
+	}
+	return s
+}

@@ -123,11 +123,7 @@ func RenderProbeMarkdown(r *measure.ProbeResult, plots []Plot) []byte {
 			p("![%s](%s/%s.png)\n\n", pl.Title, PlotsDir, pl.Name)
 		}
 	}
-	env := r.Environment
-	p("## Environment\n\nevbench %s, %s, %s/%s, %d CPUs", orDash(env.Version), orDash(env.Go), orDash(env.OS), orDash(env.Arch), env.CPUs)
-	if env.Hostname != "" {
-		p(", host %s", cell(env.Hostname))
-	}
+	p("## Environment\n\n%s", environmentText(r.Environment, cell))
 	p(". Driver %s (DSN `%s`, embedded %s).\n", cell(r.Driver.Name), cell(r.Driver.DSN), yesNo(r.Driver.Embedded))
 	return []byte(b.String())
 }

@@ -105,18 +105,7 @@ func (f *FS) beforeWrite(ctx context.Context, n int) syscall.Errno {
 	}
 	wait = until.Sub(now)
 	f.faults.throttled += wait
-	fail := f.faults.writeTox > 0 && rand.Float64() < f.faults.writeTox
-	if fail {
-		f.faults.injected++
-	}
-	f.faultMu.Unlock()
-	if errno := sleep(ctx, wait); errno != 0 {
-		return errno
-	}
-	if fail {
-		return syscall.EIO
-	}
-	return 0
+	return f.inject(ctx, wait, f.faults.writeTox)
 }
 
 // beforeFsync applies latency, the IOPS cap and EIO for one fsync.
@@ -130,7 +119,14 @@ func (f *FS) beforeFsync(ctx context.Context) syscall.Errno {
 	}
 	wait := until.Sub(now)
 	f.faults.throttled += wait
-	fail := f.faults.fsyncTox > 0 && rand.Float64() < f.faults.fsyncTox
+	return f.inject(ctx, wait, f.faults.fsyncTox)
+}
+
+// inject ends a call's fault check (f.faultMu held, released here): it
+// draws the EIO with probability tox, sleeps the throttle wait outside the
+// lock, then fails or lets the call go on.
+func (f *FS) inject(ctx context.Context, wait time.Duration, tox float64) syscall.Errno {
+	fail := tox > 0 && rand.Float64() < tox
 	if fail {
 		f.faults.injected++
 	}
