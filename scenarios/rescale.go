@@ -71,6 +71,7 @@ func (s *Scenario) Rescale(d time.Duration) {
 		clamp(&s.Faults[i].At, &s.Faults[i].For)
 	}
 	scale(&s.SteadyState.Window)
+	scale(&s.Load.Warmup)
 }
 
 // ScaleRate multiplies every rate (load.start and each stage's to) by f, for

@@ -91,6 +91,11 @@ type Load struct {
 	// event IDs, exponential backoff with jitter). Nil: a failed append is
 	// final, as before.
 	Retry *Retry `yaml:"retry,omitempty" json:"retry,omitempty"`
+	// Warmup is the first part of the load (part of the profile, not added
+	// to it): it runs like the rest but is reported apart and left out of
+	// the run's percentiles, rates and gates, as OpenMessaging Benchmark's
+	// warm-up is. Counted in whole 1 s intervals (rounded up). 0 = none.
+	Warmup Duration `yaml:"warmup,omitempty" json:"warmup,omitempty"`
 }
 
 // Stage ramps linearly from the previous rate to To over Over.

@@ -51,7 +51,7 @@ func TestParseAndValidateErrors(t *testing.T) {
 		{"yaml syntax", "  batch: 1\n", "  batch: [1\n",
 			`campaign.yaml:6: syntax: did not find expected ',' or ']'; fix the YAML there`},
 		{"unknown field", "  start: 200\n", "  start: 200\n  strat: 3\n",
-			`campaign.yaml:9: load.strat: unknown field "strat" in load; use one of: start, stages, duration, max_in_flight, events, retry`},
+			`campaign.yaml:9: load.strat: unknown field "strat" in load; use one of: start, stages, duration, max_in_flight, events, retry, warmup`},
 		{"duplicate field", "  batch: 1\n", "  batch: 1\n  batch: 2\n",
 			`campaign.yaml:7: events.batch: defined twice (first on line 6); keep one`},
 		{"type mismatch", "  start: 200", "  start: fast",
