@@ -77,7 +77,7 @@ type Snapshot struct {
 // Fault is one fault of the timeline that is active now.
 type Fault struct {
 	Kind      string        `json:"kind"`
-	Path      string        `json:"path"` // producer, consumer, both, store
+	Path      string        `json:"path"`         // producer, consumer, both, store
 	Started   time.Duration `json:"started_ns"`   // since the run's start
 	Remaining time.Duration `json:"remaining_ns"` // until it is scheduled to end
 }

@@ -131,7 +131,27 @@ func latencyRows(r *measure.Result) []struct {
 			P    measure.Percentiles
 		}{"failed appends", r.FailedLatency})
 	}
+	if w := r.Warmup; w != nil {
+		rows = append(rows, struct {
+			Name string
+			P    measure.Percentiles
+		}{"warm-up commit latency (excluded)", w.Commit}, struct {
+			Name string
+			P    measure.Percentiles
+		}{"warm-up end-to-end latency (excluded)", w.E2E})
+	}
 	return rows
+}
+
+// WarmupText describes the warm-up (load.warmup) in one line, "" without
+// one: what it measured and that the run's figures leave it out.
+func WarmupText(r *measure.Result) string {
+	w := r.Warmup
+	if w == nil {
+		return ""
+	}
+	return fmt.Sprintf("first %s s: %d acked, offered %s / achieved %s events/s; excluded from the rates, percentiles and gates above",
+		num(w.Seconds), w.Acked, num(w.OfferedRate), num(w.AchievedRate))
 }
 
 // ClientJudged reports whether the result carries the client verdict:

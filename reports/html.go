@@ -189,6 +189,9 @@ func keyNumbers(r *measure.Result) [][2]string {
 	if e.Retried > 0 || e.GaveUp > 0 {
 		rows = append(rows, [2]string{"events retried / gave up", fmt.Sprintf("%d / %d", e.Retried, e.GaveUp)})
 	}
+	if wt := WarmupText(r); wt != "" {
+		rows = append(rows, [2]string{"warm-up", wt})
+	}
 	if rb := r.Rebuild; rb != nil {
 		rows = append(rows, [2]string{"rebuild", fmt.Sprintf("%s events/s, %s MB/s, %d events in %s s", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds))})
 	}

@@ -68,6 +68,9 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 		p("| events retried / gave up | %d / %d |\n", e.Retried, e.GaveUp)
 	}
 	p("| lag max / p95 | %d / %d events |\n", r.Lag.Max, r.Lag.P95)
+	if wt := WarmupText(r); wt != "" {
+		p("| warm-up | %s |\n", wt)
+	}
 	if rb := r.Rebuild; rb != nil {
 		p("| rebuild | %s events/s, %s MB/s, %d events in %s s%s |\n", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds), map[bool]string{true: "", false: " (incomplete)"}[rb.Complete])
 	}

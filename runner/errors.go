@@ -115,3 +115,14 @@ func (e *errorCounter) total(op string) int64 {
 	}
 	return n
 }
+
+// sum is the number of errors of every operation so far.
+func (e *errorCounter) sum() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := e.other
+	for _, c := range e.counts {
+		n += c
+	}
+	return n
+}

@@ -55,6 +55,7 @@ type generator struct {
 
 	scheduled, sent, acked, failed, late, windowFull atomic.Int64
 	retried, gaveUp                                  atomic.Int64
+	busy                                             atomic.Int64 // jobs taken from free: appends in flight or retrying
 	lastAck                                          atomic.Int64 // unix ns of the latest ack
 
 	// submit sends a job to the store (AppendAsync or a worker); retries
@@ -183,6 +184,7 @@ func (g *generator) run(ctx context.Context) {
 				return
 			}
 		}
+		g.busy.Add(1)
 		j.due = append(j.due[:0], due...)
 		var events []drivers.Event
 		j.key, events = g.source.next(first, len(j.due), j.events[:0])
@@ -384,6 +386,7 @@ func (g *generator) finish(j *job, err error, now time.Time, reuse bool) {
 		}
 	}
 	if reuse {
+		g.busy.Add(-1)
 		g.free <- j
 	}
 	g.inflight.Done()

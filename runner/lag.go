@@ -202,3 +202,13 @@ func percentile(v []int64, p float64) int64 {
 	}
 	return s[idx]
 }
+
+// last is the latest lag sample.
+func (s *lagSampler) last() (lagSample, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.samples) == 0 {
+		return lagSample{}, false
+	}
+	return s.samples[len(s.samples)-1], true
+}

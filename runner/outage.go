@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/evbench/evbench/live"
 	"github.com/evbench/evbench/reports/measure"
 )
 
@@ -102,4 +103,16 @@ func sortOutages(out []measure.Outage) {
 		}
 		return cmp.Compare(a.Op, b.Op)
 	})
+}
+
+// live returns the outages open now, by start, and how many have ended,
+// for the live display. It leaves them open.
+func (o *outageTracker) live(start time.Time) (open []live.Outage, closed int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, cur := range o.current {
+		open = append(open, live.Outage{Op: cur.Op, Since: time.Duration(cur.StartedS * float64(time.Second)), Failed: cur.Failed})
+	}
+	slices.SortFunc(open, func(a, b live.Outage) int { return cmp.Compare(a.Since, b.Since) })
+	return open, len(o.done) + o.dropped
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/evbench/evbench/chaos"
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/reports/measure"
+	"github.com/evbench/evbench/scenarios"
 )
 
 // Version is the evbench version, set with -ldflags "-X ...runner.Version=v".
@@ -62,15 +63,14 @@ func (r *run) finish(res *measure.Result, err error) {
 	res.OfferedRate = r.sched.OfferedRate()
 	// Achieved: acknowledged events over the load phase (first schedule to
 	// last ack), so a drain or rebuild after the load does not dilute it.
+	var span float64
 	if last := g.lastAck.Load(); last > 0 {
-		span := time.Unix(0, last).Sub(r.start).Seconds()
-		if s := r.sched.Span().Seconds(); span < s {
-			span = s
-		}
+		span = max(time.Unix(0, last).Sub(r.start).Seconds(), r.sched.Span().Seconds())
 		if span > 0 {
 			res.AchievedRate = float64(res.Events.Acked) / span
 		}
 	}
+	r.splitWarmup(res, span)
 	res.Commit = measure.Summarize(r.commit.Total())
 	res.ServiceTime = measure.Summarize(r.service.Total())
 	res.E2E = measure.Summarize(r.e2e.Total())
@@ -375,3 +375,40 @@ func (r *run) errsList() []measure.ErrorCount {
 
 // IsIncomplete reports whether err means the run could not complete.
 func IsIncomplete(err error) bool { return errors.Is(err, ErrIncomplete) }
+
+// splitWarmup reports the warm-up apart and takes it out of the run's
+// rates (the recorders already keep its intervals out of the totals).
+// span is the load phase in seconds (0 when nothing was acknowledged).
+func (r *run) splitWarmup(res *measure.Result, span float64) {
+	w := warmupLength(r.sc.Load)
+	if w <= 0 {
+		return
+	}
+	warm := &measure.Warmup{Seconds: w.Seconds(),
+		Commit: measure.Summarize(r.commit.Warmup()), ServiceTime: measure.Summarize(r.service.Warmup()),
+		E2E: measure.Summarize(r.e2e.Warmup())}
+	res.Warmup = warm
+	due := r.sched.CountAt(w)
+	warm.OfferedRate = due / w.Seconds()
+	if s := r.sched.Span().Seconds() - w.Seconds(); s > 0 {
+		res.OfferedRate = (float64(r.sched.Total()) - due) / s
+	}
+	acked := r.warmAcked.Load()
+	if acked < 0 { // the run ended within the warm-up
+		res.Notes = append(res.Notes, "the run ended during the warm-up: its rates and percentiles cover no measured load")
+		warm.Acked = res.Events.Acked
+		res.AchievedRate = 0
+		return
+	}
+	warm.Acked = acked
+	warm.AchievedRate = float64(acked) / w.Seconds()
+	if s := span - w.Seconds(); s > 0 {
+		res.AchievedRate = float64(res.Events.Acked-acked) / s
+	}
+}
+
+// warmupLength is load.warmup rounded up to whole seconds: the recorders
+// split at 1 s interval boundaries, and rates use the same boundary.
+func warmupLength(l scenarios.Load) time.Duration {
+	return (l.Warmup.D() + time.Second - 1) / time.Second * time.Second
+}

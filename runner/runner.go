@@ -15,12 +15,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evbench/evbench/chaos"
 	"github.com/evbench/evbench/chaos/supervisor"
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/internal/pace"
+	"github.com/evbench/evbench/live"
 	"github.com/evbench/evbench/reports/measure"
 	"github.com/evbench/evbench/scenarios"
 )
@@ -63,15 +65,10 @@ type Config struct {
 	// ends (before drain and rebuild): what the run itself holds.
 	HeapProfile string
 	Logf        func(format string, args ...any)
-	// Progress, when set, is called about once a second during the load.
-	Progress func(Progress)
-}
-
-// Progress is a live snapshot for the terminal.
-type Progress struct {
-	Elapsed, Total time.Duration
-	Acked, Failed  int64
-	Lag            int64
+	// Live, when set, receives a snapshot of the run about once a second
+	// from the start of the load to the end of the drain, and one at each
+	// phase change (live/term, live/prom, live/dashboard consume them).
+	Live live.Sink
 }
 
 // ErrIncomplete wraps every reason a run could not complete (store
@@ -94,6 +91,10 @@ func Run(ctx context.Context, cfg Config) (*measure.Result, error) {
 	res := r.newResult()
 	err := r.execute(ctx, res)
 	r.finish(res, err)
+	if r.feed != nil {
+		r.feed.setPhase(live.PhaseDone)
+		r.feed.publish()
+	}
 	r.closeLogs()
 	if r.tmpOut != "" {
 		os.RemoveAll(r.tmpOut)
@@ -136,6 +137,9 @@ type run struct {
 	tmpOut    string     // a temporary outDir to remove
 	logs      []*measure.HlogWriter
 	cpu       cpuClock
+	feed      *liveFeed
+	// warmAcked is the acked count when the warm-up ended (-1 until then).
+	warmAcked atomic.Int64
 }
 
 // recorders are the run's latency recorders, in result order.
@@ -395,6 +399,7 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 		if *x.rec, err = r.newRecorder(x.name); err != nil {
 			return err
 		}
+		(*x.rec).SetWarmup(warmupLength(sc.Load))
 	}
 	r.cpu = startCPUClock()
 
@@ -448,13 +453,22 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 		}
 		r.storeTL = tl
 	}
-	if r.cfg.Progress != nil {
+	r.warmAcked.Store(-1)
+	if w := warmupLength(sc.Load); w > 0 {
+		t := time.AfterFunc(time.Until(r.start.Add(w)), func() { r.warmAcked.Store(r.gen.acked.Load()) })
+		defer t.Stop()
+	}
+	r.feed = newLiveFeed(r, res)
+	r.feed.setPhase(live.PhaseLoad)
+	if r.cfg.Live != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.reportProgress(consCtx) }()
+		go func() { defer wg.Done(); r.feed.run(consCtx) }()
 	}
 
 	r.gen.run(ctx)
 	r.end = time.Now()
+	r.feed.setPhase(live.PhaseDrain)
+	r.feed.publish()
 	r.cpu.stop()
 	if r.cfg.HeapProfile != "" {
 		if err := writeHeapProfile(r.cfg.HeapProfile); err != nil {
@@ -482,6 +496,8 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 		return fmt.Errorf("%w: interrupted", ErrIncomplete)
 	}
 	if sc.Consumers.Rebuild == "end" {
+		r.feed.setPhase(live.PhaseRebuild)
+		r.feed.publish()
 		rctx, cancel := context.WithTimeout(ctx, r.cfg.RebuildTimeout)
 		rb, err := rebuild(rctx, consumer, control, from, r.errs)
 		cancel()
@@ -554,23 +570,5 @@ func (r *run) runPauses(ctx context.Context) {
 		if !ok {
 			return
 		}
-	}
-}
-
-func (r *run) reportProgress(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		var lag int64
-		if s := r.sampler.all(); len(s) > 0 {
-			lag = s[len(s)-1].lag
-		}
-		r.cfg.Progress(Progress{Elapsed: time.Since(r.start), Total: r.sched.Duration(),
-			Acked: r.gen.acked.Load(), Failed: r.gen.failed.Load(), Lag: lag})
 	}
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // KeyPicker picks the index (0 <= i < Keys.Count) of the aggregate key of the
-// next event. Implementations are immutable and safe for concurrent use; the
-// *rand.Rand carries the state, one per goroutine.
+// next event. Implementations are safe for concurrent use and, except
+// roundrobin (an atomic position), immutable: the *rand.Rand carries the
+// state, one per goroutine.
 type KeyPicker interface {
 	Pick(r *rand.Rand) int
 }

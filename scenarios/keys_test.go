@@ -66,6 +66,41 @@ func TestZipfSingleKey(t *testing.T) {
 	}
 }
 
+// TestRoundRobin pins the cycle (0, 1, ..., n-1, 0, ...) and so the exact
+// equal share per key that OMB's KEY_ROUND_ROBIN gives; the rand is unused.
+func TestRoundRobin(t *testing.T) {
+	cases := []struct {
+		count int
+		want  []int // first picks
+	}{
+		{1, []int{0, 0, 0}},
+		{3, []int{0, 1, 2, 0, 1, 2, 0}},
+		{5, []int{0, 1, 2, 3, 4, 0}},
+	}
+	for _, tc := range cases {
+		p, err := NewKeyPicker(Keys{Count: tc.count, Distribution: "roundrobin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range tc.want {
+			if got := p.Pick(nil); got != w {
+				t.Fatalf("count %d: pick %d = %d, want %d", tc.count, i, got, w)
+			}
+		}
+	}
+	// Exactly equal shares over whole cycles, and a fresh picker restarts.
+	c := counts(t, Keys{Count: 7, Distribution: "roundrobin"})
+	for i, n := range c {
+		if want := samples / 7; n != want && n != want+1 {
+			t.Errorf("key %d picked %d times, want %d or %d", i, n, want, want+1)
+		}
+	}
+	p, _ := NewKeyPicker(Keys{Count: 7, Distribution: "roundrobin"})
+	if got := p.Pick(nil); got != 0 {
+		t.Fatalf("a new picker starts at %d, want 0", got)
+	}
+}
+
 func TestHotsetShare(t *testing.T) {
 	cases := []Keys{
 		{Count: 10000, Distribution: "hotset", Hot: 0.01, Share: 0.8},
@@ -90,7 +125,7 @@ func TestNewKeyPickerErrors(t *testing.T) {
 		k    Keys
 		want string
 	}{
-		{Keys{Count: 10, Distribution: "pareto"}, `events.keys.distribution: unknown distribution "pareto"; use one of: hotset, uniform, zipf`},
+		{Keys{Count: 10, Distribution: "pareto"}, `events.keys.distribution: unknown distribution "pareto"; use one of: hotset, roundrobin, uniform, zipf`},
 		{Keys{Count: 0, Distribution: "uniform"}, "events.keys.count: 0; need at least 1 key"},
 		{Keys{Count: 10, Distribution: "zipf", S: 1}, "events.keys.s: 1 is too small; zipf needs s > 1 (e.g. 1.1)"},
 		{Keys{Count: 10, Distribution: "hotset", Hot: 0, Share: 0.5}, "events.keys.hot: 0 is outside (0,1)"},

@@ -68,7 +68,7 @@ type Size struct {
 // Keys describes how events pick their aggregate (stream) key.
 type Keys struct {
 	Count        int     `yaml:"count" json:"count"`
-	Distribution string  `yaml:"distribution" json:"distribution"`       // uniform | zipf | hotset
+	Distribution string  `yaml:"distribution" json:"distribution"`       // uniform | zipf | hotset | roundrobin
 	S            float64 `yaml:"s,omitempty" json:"s,omitempty"`         // zipf exponent, > 1
 	Hot          float64 `yaml:"hot,omitempty" json:"hot,omitempty"`     // hotset: fraction of keys that are hot
 	Share        float64 `yaml:"share,omitempty" json:"share,omitempty"` // hotset: fraction of events on hot keys

@@ -144,7 +144,7 @@ func validateLoad(p *problems, s *Scenario) time.Duration {
 	if l.Warmup < 0 {
 		p.add("load.warmup", "%s is negative; write e.g. 10s, or remove it for no warm-up", l.Warmup)
 	} else if total > 0 && l.Warmup.D() >= total {
-		p.add("load.warmup", "%s is not shorter than the load (%v); the warm-up is the first part of the load, so make it shorter, e.g. %v", l.Warmup, total, (total/10).Round(time.Second))
+		p.add("load.warmup", "%s is not shorter than the load (%v); the warm-up is the first part of the load, so make it shorter, e.g. %v", l.Warmup, total, (total / 10).Round(time.Second))
 	}
 	if l.Events < 0 {
 		p.add("load.events", "%d is negative; write a count > 0, or remove it to follow the profile", l.Events)

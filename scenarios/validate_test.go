@@ -71,7 +71,7 @@ func TestParseAndValidateErrors(t *testing.T) {
 		{"hotset hot out of range", "distribution: zipf, s: 1.1}", "distribution: hotset, hot: 1.5, share: 0.8}",
 			`campaign.yaml:5: events.keys.hot: 1.5 is outside (0,1); write the fraction of keys that are hot, e.g. 0.01`},
 		{"unknown distribution", "distribution: zipf, s: 1.1}", "distribution: pareto}",
-			`campaign.yaml:5: events.keys.distribution: unknown distribution "pareto"; use one of: hotset, uniform, zipf`},
+			`campaign.yaml:5: events.keys.distribution: unknown distribution "pareto"; use one of: hotset, roundrobin, uniform, zipf`},
 		{"key count 0", "count: 100000", "count: 0",
 			`campaign.yaml:5: events.keys.count: 0; need at least 1 key, e.g. 10000`},
 		{"batch 0", "  batch: 1", "  batch: 0",

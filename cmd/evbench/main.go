@@ -79,6 +79,7 @@ func execute(stdout, stderr io.Writer) int {
 	rootCmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	rootCmd.SetOut(scrubWriter{stdout})
 	rootCmd.SetErr(scrubWriter{stderr})
+	strictCompletion()
 	err := rootCmd.Execute()
 	if err == nil {
 		return exitOK
@@ -92,6 +93,19 @@ func execute(stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "evbench: "+drivers.ScrubAll(msg))
 	}
 	return code
+}
+
+// strictCompletion makes `evbench completion SHELL` with an unknown shell a
+// usage error. Cobra's default completion command (created here, after
+// SetOut, because it keeps the writer of the moment) has no Run of its own,
+// so cobra would print its help and exit 0 without checking its arguments.
+func strictCompletion() {
+	rootCmd.InitDefaultCompletionCmd()
+	c, _, err := rootCmd.Find([]string{"completion"})
+	if err != nil || c == rootCmd || c.Runnable() {
+		return // disabled, or already made strict
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 }
 
 // scrubWriter masks the registered secrets (drivers.ScrubAll) in each

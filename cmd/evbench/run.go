@@ -42,6 +42,8 @@ type runFlags struct {
 	pacer      string
 	cpuProfile string
 	memProfile string
+	omb        string
+	live       liveFlags
 }
 
 func init() {
@@ -56,8 +58,18 @@ With no --dsn the driver's embedded store is used (refstore by default: nothing 
 
 Exit codes: 0 ok; 1 the delivery check (judged against the scenario's expect) or a gate failed; 2 bad usage or invalid scenario;
 3 the run could not complete (store unreachable, interrupted).`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runScenario(cmd, args[0], f) },
+		Args: func(cmd *cobra.Command, args []string) error {
+			if f.omb != "" { // runOMB refuses a SCENARIO beside --omb with a clear message
+				return cobra.MaximumNArgs(1)(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.omb != "" {
+				return runOMB(cmd, args, f)
+			}
+			return runScenario(cmd, args[0], f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.driver, "driver", "refstore", "store driver (see `evbench drivers`)")
@@ -73,10 +85,12 @@ Exit codes: 0 ok; 1 the delivery check (judged against the scenario's expect) or
 	fl.BoolVar(&f.managed, "managed", false, "start the driver's store (refstore, nats, postgres) as a child process evbench controls, data in a temp dir; store faults need it")
 	fl.StringArrayVar(&f.managedSet, "managed-param", nil, "configure the managed store, KEY=VALUE (repeatable): refstore sync=always|interval|none; nats sync=default|always; postgres fsync=on|off, synchronous_commit=on|off")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for keys and payloads (0 = random)")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live display or progress lines: only the summary")
 	fl.StringVar(&f.pacer, "pacer", "", "generator waiter for A/B runs: timerfd (default on Linux), timer or nanosleep")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	fl.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the load to this file (go tool pprof)")
+	addLiveFlags(fl, &f.live)
+	fl.StringVar(&f.omb, "omb", "", "convert and run an OpenMessaging Benchmark workload YAML instead of SCENARIO (as evbench import omb prints it; producerRate: 0 probes for the maximum rate)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -181,15 +195,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		Scenario: sc, Driver: f.driver, DSN: dsn, KeepData: f.keepData, Reset: f.reset,
 		Toxiproxy: f.toxiproxy, Seed: f.seed, OutDir: out, Pacer: f.pacer, HeapProfile: f.memProfile,
 		Managed: f.managed, ManagedParams: managedParams,
-		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "evbench: "+format+"\n", args...) },
 	}
-	if !f.quiet {
-		cfg.Progress = func(p runner.Progress) {
-			fmt.Fprintf(stderr, "  %5.1fs / %v  acked %d  failed %d  lag %d\n", p.Elapsed.Seconds(), p.Total, p.Acked, p.Failed, p.Lag)
-		}
-	}
-	fmt.Fprintf(stderr, "evbench: running %s on %s (%v, %.0f events scheduled) -> %s\n",
-		sc.Name, f.driver, sc.TotalDuration(), float64(runner.NewSchedule(sc.Load).Total()), out)
 	if f.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
@@ -197,8 +203,19 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		}
 		defer stopProfile()
 	}
+	fmt.Fprintf(stderr, "evbench: running %s on %s (%v, %.0f events scheduled) -> %s\n",
+		sc.Name, f.driver, sc.TotalDuration(), float64(runner.NewSchedule(sc.Load).Total()), out)
+	// The live outputs bind their addresses now: a port in use is a usage
+	// error before the store or the load starts.
+	sess, err := startLive(f.live, f.quiet, cmd.OutOrStdout(), stderr)
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx, "") // on a panic too: the terminal is left clean (a no-op after the close below)
+	cfg.Live, cfg.Logf = &sess.hub, sess.logf
 	res, runErr := runner.Run(ctx, cfg)
 	writeErr := reports.WriteAll(out, res)
+	sess.close(ctx, out)
 	printSummary(cmd.OutOrStdout(), res, out)
 	if writeErr != nil {
 		fmt.Fprintf(stderr, "evbench: writing reports: %v\n", writeErr)

@@ -44,6 +44,9 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 		fmt.Fprintf(w, "  window     %d events waited for the in-flight cap (load.max_in_flight): the harness, not the store, was the limit for them\n", e.WindowFull)
 	}
 	fmt.Fprintf(w, "  rate       offered %.0f/s  achieved %.0f/s  over %.1fs\n", r.OfferedRate, r.AchievedRate, r.DurationS)
+	if wt := reports.WarmupText(r); wt != "" {
+		fmt.Fprintf(w, "  warm-up    %s\n", wt)
+	}
 	pct := func(name string, p measure.Percentiles) {
 		if p.Count == 0 {
 			fmt.Fprintf(w, "  %-10s (no samples)\n", name)

@@ -107,6 +107,8 @@ type Recorder struct {
 	sink      IntervalSink
 	sinkErr   error
 	total     *hdr.Histogram
+	warm      *hdr.Histogram // intervals of the warm-up, kept out of total
+	warmUntil int64          // intervals with an index below this are warm-up
 	interval  *hdr.Histogram // reused for every closed interval
 	counts    []int64        // the same, as raw counts for the sink
 	next      int64          // index of the interval the active array belongs to
@@ -117,7 +119,7 @@ type Recorder struct {
 // NewRecorder starts a recorder whose intervals are counted from start.
 // sink may be nil: intervals are then only summarised.
 func NewRecorder(name string, start time.Time, sink IntervalSink) *Recorder {
-	r := &Recorder{name: name, start: start, sink: sink, total: NewHistogram(), interval: NewHistogram(),
+	r := &Recorder{name: name, start: start, sink: sink, total: NewHistogram(), warm: NewHistogram(), interval: NewHistogram(),
 		counts: make([]int64, geom.countsLen)}
 	r.bufs[0] = make([]int64, geom.countsLen)
 	r.bufs[1] = make([]int64, geom.countsLen)
@@ -145,6 +147,17 @@ func (r *Recorder) RecordN(d time.Duration, n int64) {
 		r.clamped.Add(n)
 	}
 	atomic.AddInt64(&r.bufs[r.active.Load()][countsIndex(v)], n)
+}
+
+// SetWarmup marks the intervals that start within d of the recorder's
+// start as warm-up: they are summarised and streamed like any other, but
+// folded into Warmup instead of Total, so the run's percentiles and gates
+// leave them out. d is counted in whole intervals, rounded up. Call it
+// before the first Roll.
+func (r *Recorder) SetWarmup(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.warmUntil = int64((d + time.Second - 1) / time.Second)
 }
 
 // Roll closes every interval that ended at or before now. Values recorded
@@ -209,9 +222,15 @@ func (r *Recorder) closeLocked(end int64) {
 	if n > 0 {
 		s.P50, s.P95, s.P99 = ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(95)), ms(h.ValueAtQuantile(99))
 		s.Max = ms(h.Max())
-		r.total.Merge(h)
+		if r.next < r.warmUntil {
+			r.warm.Merge(h)
+		} else {
+			r.total.Merge(h)
+		}
 	}
-	r.closed += n
+	if r.next >= r.warmUntil {
+		r.closed += n
+	}
 	r.summaries = append(r.summaries, s)
 	if r.sink != nil && r.sinkErr == nil {
 		if err := r.sink.WriteInterval(h, r.counts); err != nil {
@@ -237,7 +256,51 @@ func (r *Recorder) Total() *hdr.Histogram {
 	return r.total.Clone()
 }
 
-// Count is the number of values in closed intervals.
+// Warmup returns a copy of the histogram of the warm-up's intervals
+// (empty without SetWarmup).
+func (r *Recorder) Warmup() *hdr.Histogram {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.warm.Clone()
+}
+
+// Last returns the summary of the latest closed interval.
+func (r *Recorder) Last() (Summary, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.summaries) == 0 {
+		return Summary{}, false
+	}
+	return r.summaries[len(r.summaries)-1], true
+}
+
+// Cumulative returns, for the closed intervals after the warm-up, how many
+// values were at or below each bound (nanoseconds, ascending), the total
+// count and the sum of the values in nanoseconds (bucket midpoints, the
+// histogram's precision): a Prometheus histogram of the run so far.
+func (r *Recorder) Cumulative(bounds []int64) (counts []uint64, total uint64, sum float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	counts = make([]uint64, len(bounds))
+	if r.total.TotalCount() == 0 {
+		return counts, 0, 0
+	}
+	for _, b := range r.total.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		c := uint64(b.Count)
+		total += c
+		sum += float64(b.Count) * float64(b.From+b.To) / 2
+		// A bar counts toward every bound at or above its highest value.
+		for i := len(bounds) - 1; i >= 0 && bounds[i] >= b.To; i-- {
+			counts[i] += c
+		}
+	}
+	return counts, total, sum
+}
+
+// Count is the number of values in closed intervals after the warm-up.
 func (r *Recorder) Count() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -30,9 +30,12 @@ type Result struct {
 	Events       EventCounts `json:"events"`
 	OfferedRate  float64     `json:"offered_rate"`
 	AchievedRate float64     `json:"achieved_rate"`
-	Commit       Percentiles `json:"commit_latency_ms"`
-	ServiceTime  Percentiles `json:"service_time_ms"`
-	E2E          Percentiles `json:"e2e_latency_ms"`
+	// Warmup is the first part of the load (load.warmup), reported apart:
+	// the rates, percentiles and gates of the run leave it out.
+	Warmup      *Warmup     `json:"warmup,omitempty"`
+	Commit      Percentiles `json:"commit_latency_ms"`
+	ServiceTime Percentiles `json:"service_time_ms"`
+	E2E         Percentiles `json:"e2e_latency_ms"`
 	// FailedLatency is scheduled time -> final error of the appends that
 	// failed: commit latency covers successful appends only, so an outage
 	// would otherwise vanish from the latency figures.
@@ -388,4 +391,20 @@ type Durability struct {
 	Replication   string `json:"replication,omitempty"`
 	Detail        string `json:"detail,omitempty"`
 	Source        string `json:"source,omitempty"`
+}
+
+// Warmup is what the warm-up (the load's first load.warmup) measured. The
+// run's offered and achieved rates, latency percentiles, histograms and
+// gates cover the load after it; event counts and the delivery check cover
+// the whole run.
+type Warmup struct {
+	// Seconds is the warm-up's length in whole 1 s intervals (load.warmup
+	// rounded up), the boundary the percentiles were split at.
+	Seconds      float64     `json:"seconds"`
+	Acked        int64       `json:"acked"`
+	OfferedRate  float64     `json:"offered_rate"`
+	AchievedRate float64     `json:"achieved_rate"`
+	Commit       Percentiles `json:"commit_latency_ms"`
+	ServiceTime  Percentiles `json:"service_time_ms"`
+	E2E          Percentiles `json:"e2e_latency_ms"`
 }
