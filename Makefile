@@ -2,7 +2,7 @@
 GO        ?= go
 PKGS      := ./...
 # Packages with concurrency run under the race detector.
-RACE_PKGS := ./runner/... ./drivers/... ./chaos/... ./reports/... ./scenarios/... ./internal/...
+RACE_PKGS := ./runner/... ./drivers/... ./chaos/... ./reports/... ./scenarios/... ./internal/... ./live/...
 SCENARIO  ?= burst
 DURATION  ?= 10s
 
@@ -65,9 +65,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseDSN -fuzztime 30s ./drivers/nats/
 	$(GO) test -run '^$$' -fuzz FuzzRedactDSN -fuzztime 30s ./drivers/
 
-## test-browser: the HTML report rendered in headless Chromium.
+## test-browser: the HTML report and the live dashboard in headless Chromium.
 test-browser: browser-deps
-	$(GO) test -run Browser -v ./reports/
+	$(GO) test -count=1 -run Browser -v ./reports/ ./live/dashboard/
 
 # browser-deps installs Debian's chromium when missing: always under
 # test-browser, and under `make test` only in CI (CI=true), where the browser
@@ -75,7 +75,7 @@ test-browser: browser-deps
 browser-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		if [ "$(MAKECMDGOALS)" = "test-browser" ] || [ "$$CI" = "true" ]; then \
-			echo "installing chromium (Debian package) for the report rendering test"; \
+			echo "installing chromium (Debian package) for the report and dashboard browser tests"; \
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 				|| { echo "could not install chromium"; exit 1; }; \
 		else echo "chromium not installed: the browser test will skip (make test-browser installs it)"; fi; \

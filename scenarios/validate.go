@@ -17,6 +17,9 @@ type ValidateOptions struct {
 	CheckGate func(expr string) error
 	// CheckFault checks a fault's kind and kind-specific parameters.
 	CheckFault func(f Fault) error
+	// CheckFixture reads an events.fixture file as a run would, so a
+	// malformed line is reported ("orders.jsonl:12: ...") before any run.
+	CheckFixture func(path string) error
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9-]+$`)
@@ -59,7 +62,7 @@ func Validate(s *Scenario, opts ValidateOptions) (err error) {
 	}()
 	validateName(p, s)
 	total := validateLoad(p, s)
-	validateEvents(p, s)
+	validateEvents(p, s, opts)
 	validateConsumers(p, s, total)
 	validateFaults(p, s, total, opts)
 	validateGates(p, s, opts)
@@ -154,7 +157,7 @@ func validateLoad(p *problems, s *Scenario) time.Duration {
 
 func isNaN(f float64) bool { return f != f }
 
-func validateEvents(p *problems, s *Scenario) {
+func validateEvents(p *problems, s *Scenario, opts ValidateOptions) {
 	e := s.Events
 	for _, is := range CheckPayload(e) {
 		p.add(is.Path, "%s", is.Problem)
@@ -162,6 +165,10 @@ func validateEvents(p *problems, s *Scenario) {
 	if e.Fixture != "" {
 		if _, err := os.Stat(e.Fixture); err != nil {
 			p.add("events.fixture", "%q not found (paths are relative to the scenario's folder or the working directory); fix the path or use events.size instead", e.Fixture)
+		} else if opts.CheckFixture != nil {
+			if err := opts.CheckFixture(e.Fixture); err != nil {
+				p.add("events.fixture", "%s", strings.TrimPrefix(err.Error(), "fixtures: "))
+			}
 		}
 	}
 	k := e.Keys

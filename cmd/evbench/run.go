@@ -18,6 +18,7 @@ import (
 	"github.com/evbench/evbench/drivers"
 	_ "github.com/evbench/evbench/drivers/all"
 	"github.com/evbench/evbench/drivers/provision"
+	"github.com/evbench/evbench/fixtures"
 	"github.com/evbench/evbench/reports"
 	"github.com/evbench/evbench/reports/gate"
 	"github.com/evbench/evbench/runner"
@@ -123,7 +124,7 @@ func loadScenario(name string, sets []string, duration time.Duration, rateScale 
 }
 
 func validateOptions() scenarios.ValidateOptions {
-	return scenarios.ValidateOptions{CheckGate: gate.Check, CheckFault: chaos.Validate}
+	return scenarios.ValidateOptions{CheckGate: gate.Check, CheckFault: chaos.Validate, CheckFixture: fixtures.Check}
 }
 
 func runScenario(cmd *cobra.Command, name string, f runFlags) error {
