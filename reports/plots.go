@@ -233,9 +233,13 @@ func (s legendSwatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(cl, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
 }
 
-// timeWindows are the fault and pause windows (and catch-ups when asked).
+// timeWindows are the warm-up, fault and pause windows (and catch-ups
+// when asked).
 func timeWindows(r *measure.Result, catchUps bool) shades {
 	var w shades
+	if r.Warmup != nil && r.Warmup.Seconds > 0 {
+		w = append(w, shade{start: 0, end: r.Warmup.Seconds, label: "warm-up (excluded)", color: warmupColor})
+	}
 	for _, f := range r.Faults {
 		label := f.Kind
 		if f.Path != "" {

@@ -23,6 +23,7 @@ var (
 	pauseColor   = color.NRGBA{R: 38, G: 139, B: 210, A: 45}
 	catchUpColor = color.NRGBA{R: 133, G: 153, B: 0, A: 55}
 	outageColor  = color.NRGBA{R: 108, G: 113, B: 196, A: 50}
+	warmupColor  = color.NRGBA{R: 147, G: 161, B: 161, A: 60}
 )
 
 // shades is a plot.Plotter drawing windows across the full height of the
