@@ -461,6 +461,7 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	r.feed = newLiveFeed(r, res)
 	r.feed.setPhase(live.PhaseLoad)
 	if r.cfg.Live != nil {
+		r.feed.publish() // t=0: the display shows the run before its first second ends
 		wg.Add(1)
 		go func() { defer wg.Done(); r.feed.run(consCtx) }()
 	}

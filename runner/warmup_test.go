@@ -65,7 +65,7 @@ func TestLiveSnapshots(t *testing.T) {
 	sc := mustParse(t, `
 name: live-test
 events: {size: {min: 100, max: 200}, keys: {count: 100}}
-load: {start: 300, duration: 3s, warmup: 1s}
+load: {start: 300, duration: 4s, warmup: 2s}
 consumers: {projectors: 2}
 faults: []
 `)
@@ -79,13 +79,13 @@ faults: []
 	mu.Lock()
 	defer mu.Unlock()
 	if len(snaps) < 4 {
-		t.Fatalf("%d snapshots, want >= 4 (3 s of load, drain, done)", len(snaps))
+		t.Fatalf("%d snapshots, want >= 4 (4 s of load, drain, done)", len(snaps))
 	}
 	order := map[string]int{live.PhaseWarmup: 0, live.PhaseLoad: 1, live.PhaseDrain: 2, live.PhaseRebuild: 3, live.PhaseDone: 4}
 	seen := map[string]bool{}
 	for i, s := range snaps {
 		seen[s.Phase] = true
-		if s.Scenario != "live-test" || s.Driver != "memory" || s.Total != 3*time.Second {
+		if s.Scenario != "live-test" || s.Driver != "memory" || s.Total != 4*time.Second {
 			t.Fatalf("snapshot %d run info %q %q %v", i, s.Scenario, s.Driver, s.Total)
 		}
 		if i == 0 {

@@ -164,6 +164,8 @@ type store struct {
 	// sim, when set, is the simulated server appends queue for
 	// (memory://?capacity=...): they are stored at their completion.
 	sim *server
+	// groups are the durable subscribers' committed offsets (durable.go).
+	groups map[string]int64
 }
 
 func (s *store) capacity() Capacity {
