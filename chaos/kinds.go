@@ -69,6 +69,9 @@ func expandPath(p string) []string {
 // returns a one-line error naming the field and the fix. The scenario loader
 // calls it as a hook, so every problem surfaces before any load starts.
 func Validate(f scenarios.Fault) error {
+	if IsConsumerFault(f) {
+		return validateConsumerFault(f)
+	}
 	if IsStoreFault(f) {
 		_, err := compileStore(f)
 		return err

@@ -96,7 +96,7 @@ func StoreFaults(faults []scenarios.Fault) []scenarios.Fault {
 func NetworkFaults(faults []scenarios.Fault) []scenarios.Fault {
 	var out []scenarios.Fault
 	for _, f := range faults {
-		if !IsStoreFault(f) {
+		if !IsStoreFault(f) && !IsConsumerFault(f) {
 			out = append(out, f)
 		}
 	}

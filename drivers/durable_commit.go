@@ -20,11 +20,11 @@ func Crashed(ctx context.Context) bool {
 }
 
 // CommitClock decides, per a CommitPolicy, when a durable subscriber
-// commits. Drivers call Delivered after each delivered batch, commit when
-// Due, then call Committed. Because Due is only asked after a whole batch,
-// the events delivered but not committed are at most Events-1 plus one
-// batch (the bound drivertest.CheckDurableResume asserts). Not safe for
-// concurrent use: one subscription owns it.
+// commits. Drivers cap each batch at Room, call Delivered after it, commit
+// when Due, then call Committed. With an Events bound the events delivered
+// but not committed are then never more than Events, so a crash replays
+// at most Events (the bound drivertest.CheckDurableResume asserts). Not
+// safe for concurrent use: one subscription owns it.
 type CommitClock struct {
 	policy  CommitPolicy
 	pending int
@@ -38,6 +38,16 @@ func NewCommitClock(p CommitPolicy, now time.Time) *CommitClock {
 
 // Delivered counts n events handed to deliver and not committed yet.
 func (c *CommitClock) Delivered(n int) { c.pending += n }
+
+// Room is how many events the next batch may hold so that the pending
+// events do not pass the policy's Events bound (limit, the driver's own
+// batch cap, without one).
+func (c *CommitClock) Room(limit int) int {
+	if c.policy.Events > 0 {
+		return max(1, min(limit, c.policy.Events-c.pending))
+	}
+	return limit
+}
 
 // Pending is the number of delivered events not committed yet.
 func (c *CommitClock) Pending() int { return c.pending }

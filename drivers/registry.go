@@ -29,6 +29,14 @@ type Registration struct {
 	// the chaos layer cannot reach it, so scenarios with faults are refused
 	// rather than run with faults that silently do nothing.
 	InProcess bool
+	// ExpectedVersion marks a driver whose connections implement
+	// ExpectedAppender (optimistic concurrency), so a scenario that needs
+	// it is refused before anything is opened on a driver without it.
+	ExpectedVersion bool
+	// DurableConsumers marks a driver whose connections implement
+	// DurableSubscriber, so a scenario with consumers.durable is refused
+	// before anything starts on a driver without it.
+	DurableConsumers bool
 }
 
 var (

@@ -14,7 +14,7 @@ func Verdict(r *measure.Result) string {
 	switch {
 	case !r.Complete:
 		return "INCOMPLETE"
-	case !DeliveryOK(r) || !GatesOK(r.Gates) || !GatesOK(r.SteadyState):
+	case !DeliveryOK(r) || !GatesOK(r.Gates) || !GatesOK(r.SteadyState) || !RebuildsOK(r):
 		return "FAIL"
 	}
 	return "PASS"
@@ -305,4 +305,14 @@ func environmentText(env measure.Environment, cell func(string) string) string {
 		s += ", host " + cell(env.Hostname)
 	}
 	return s
+}
+
+// FreshnessText is the worst age of the oldest unapplied event per type,
+// "" when not measured: "OrderPlaced max 1.52 s (p95 0.2 s), ...".
+func FreshnessText(r *measure.Result) string {
+	var parts []string
+	for _, f := range r.Freshness {
+		parts = append(parts, fmt.Sprintf("%s max %s s (p95 %s s)", f.Type, num(f.MaxS), num(f.P95S)))
+	}
+	return strings.Join(parts, ", ")
 }

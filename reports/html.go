@@ -192,9 +192,28 @@ func keyNumbers(r *measure.Result) [][2]string {
 	if wt := WarmupText(r); wt != "" {
 		rows = append(rows, [2]string{"warm-up", wt})
 	}
+	if st := SchemaText(r); st != "" {
+		rows = append(rows, [2]string{"schema evolution", st})
+	}
+	if ft := FreshnessText(r); ft != "" {
+		rows = append(rows, [2]string{"freshness (oldest unapplied event)", ft})
+	}
+	if ot := OutboxText(r); ot != "" {
+		rows = append(rows, [2]string{"transactional outbox", ot})
+	}
+	if ct := ConcurrencyText(r); ct != "" {
+		rows = append(rows, [2]string{"optimistic concurrency", ct})
+	}
+	if ct := ConsumerRestartText(r); ct != "" {
+		rows = append(rows, [2]string{"consumer restarts (durable resume)", ct})
+	}
+	if ht := HandlingText(r); ht != "" {
+		rows = append(rows, [2]string{"consumer handling (inbox, retries, DLQ)", ht})
+	}
 	if rb := r.Rebuild; rb != nil {
 		rows = append(rows, [2]string{"rebuild", fmt.Sprintf("%s events/s, %s MB/s, %d events in %s s", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds))})
 	}
+	rows = append(rows, RebuildRows(r)...)
 	if cl := clampedText(r); cl != "" {
 		rows = append(rows, [2]string{"values clamped at the 1 h histogram top", cl})
 	}

@@ -71,8 +71,29 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 	if wt := WarmupText(r); wt != "" {
 		p("| warm-up | %s |\n", wt)
 	}
+	if st := SchemaText(r); st != "" {
+		p("| schema evolution | %s |\n", cell(st))
+	}
+	if ft := FreshnessText(r); ft != "" {
+		p("| freshness (oldest unapplied event) | %s |\n", ft)
+	}
+	if ot := OutboxText(r); ot != "" {
+		p("| transactional outbox | %s |\n", cell(ot))
+	}
+	if ct := ConcurrencyText(r); ct != "" {
+		p("| optimistic concurrency | %s |\n", cell(ct))
+	}
+	if ct := ConsumerRestartText(r); ct != "" {
+		p("| consumer restarts (durable resume) | %s |\n", cell(ct))
+	}
+	if ht := HandlingText(r); ht != "" {
+		p("| consumer handling (inbox, retries, DLQ) | %s |\n", cell(ht))
+	}
 	if rb := r.Rebuild; rb != nil {
 		p("| rebuild | %s events/s, %s MB/s, %d events in %s s%s |\n", num(rb.EventsPerSec), num(rb.MBPerSec), rb.Events, num(rb.Seconds), map[bool]string{true: "", false: " (incomplete)"}[rb.Complete])
+	}
+	for _, row := range RebuildRows(r) {
+		p("| %s | %s |\n", row[0], cell(row[1]))
 	}
 	if cl := clampedText(r); cl != "" {
 		p("| values clamped at the 1 h histogram top | %s |\n", cl)

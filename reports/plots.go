@@ -76,6 +76,8 @@ func RenderPlots(r *measure.Result) ([]Plot, error) {
 	add("throughput", "Offered vs achieved throughput", p, err)
 	p, err = rebuildPlot(r)
 	add("rebuild", "Rebuild progress", p, err)
+	p, err = relayLagPlot(r)
+	add("outbox_relay_lag", "Outbox relay lag", p, err)
 	return out, errors.Join(errs...)
 }
 

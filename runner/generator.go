@@ -55,6 +55,9 @@ type generator struct {
 
 	scheduled, sent, acked, failed, late, windowFull atomic.Int64
 	retried, gaveUp                                  atomic.Int64
+	// lateFree counts late events that did not wait for the in-flight
+	// window: lateness the harness caused, not the store's backpressure.
+	lateFree atomic.Int64
 	busy                                             atomic.Int64 // jobs taken from free: appends in flight or retrying
 	lastAck                                          atomic.Int64 // unix ns of the latest ack
 
@@ -64,6 +67,11 @@ type generator struct {
 	// acks dates recent acknowledgements for RPO (nil without store
 	// faults).
 	acks *ackRing
+	// fresh tracks the oldest unprocessed event per type (freshness).
+	fresh *freshness
+	// commands, when set, handles every append as a command under
+	// optimistic concurrency (events.concurrency, commands.go).
+	commands *commands
 	// stopped is set once the run was interrupted: pending retries give up
 	// instead of trying again.
 	stopped atomic.Bool
@@ -111,7 +119,9 @@ func (g *generator) run(ctx context.Context) {
 	// appends finish (their outcome is data), up to appendGrace.
 	actx, cancelAppends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAppends() // after settle: stops the workers
-	if g.async != nil {
+	if g.commands != nil {
+		g.submit = g.commands.start(actx)
+	} else if g.async != nil {
 		g.submit = func(j *job) { g.async.AppendAsync(actx, j.events, j.done) }
 	} else {
 		g.submit = g.startWorkers(actx)
@@ -173,9 +183,11 @@ func (g *generator) run(ctx context.Context) {
 		// A free job is a slot in the window: when none is free, the wait
 		// is the harness's own cap, counted, never hidden.
 		var j *job
+		waited := false
 		select {
 		case j = <-g.free:
 		default:
+			waited = true
 			g.windowFull.Add(int64(len(due)))
 			select {
 			case j = <-g.free:
@@ -205,6 +217,9 @@ func (g *generator) run(ctx context.Context) {
 		}
 		if late > 0 {
 			g.late.Add(late)
+			if !waited {
+				g.lateFree.Add(late)
+			}
 		}
 		g.sent.Add(int64(len(j.events)))
 		g.inflight.Add(1)
@@ -367,7 +382,9 @@ func (g *generator) finish(j *job, err error, now time.Time, reuse bool) {
 		for _, d := range j.due {
 			g.failedLat.Record(now.Sub(d))
 		}
-		g.ledger.fail(j.key, j.firstSeq, len(j.events))
+		if !notWritten(err) { // a command that gave up consumed no sequence number
+			g.ledger.fail(j.key, j.firstSeq, len(j.events))
+		}
 	} else {
 		g.service.RecordN(now.Sub(j.sentAt), n)
 		for _, d := range j.due {
@@ -375,6 +392,11 @@ func (g *generator) finish(j *job, err error, now time.Time, reuse bool) {
 		}
 		g.acked.Add(n)
 		g.lastAck.Store(now.UnixNano())
+		if g.fresh != nil {
+			for i, d := range j.due {
+				g.fresh.acked(j.events[i].Type, d.UnixNano())
+			}
+		}
 		if g.acks != nil {
 			for i, d := range j.due {
 				g.acks.add(j.key, j.firstSeq+uint64(i), d.UnixNano())

@@ -54,9 +54,15 @@ func (l *ledger) eventID(k int32, seq uint64) (id [16]byte) {
 }
 
 // decodeID returns the key index and sequence an ID of this run names.
+// The key field's top byte is not part of the key: expected-version
+// commands put their writer there (commands.go), so racing writers never
+// send one ID; key indexes stay far below 2^32 (CheckCapacity).
 func decodeID(id *[16]byte) (key uint64, seq uint64) {
-	return uint40(id[idRunBytes:]), uint40(id[idRunBytes+idKeyBytes:])
+	return uint40(id[idRunBytes:]) & idKeyMask, uint40(id[idRunBytes+idKeyBytes:])
 }
+
+// idKeyMask keeps the key index of an ID's key field (see decodeID).
+const idKeyMask = 1<<32 - 1
 
 func putUint40(b []byte, v uint64) {
 	for i := 4; i >= 0; i-- {

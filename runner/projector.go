@@ -19,6 +19,10 @@ type keyState struct {
 	name  string // the key, as its first event named it
 	count int64
 	keyDelivery
+	// applied is what the read model applied of the key (consumer handling
+	// only): below what was delivered by the dead letters, above it by the
+	// duplicates applied.
+	applied *keyDelivery
 }
 
 // projector subscribes from the run's start cursor, applies every event to
@@ -51,6 +55,18 @@ type projector struct {
 	resumed chan struct{}
 
 	outages *outageTracker
+	fresh   *freshness // nil: not tracked
+	// durable, when set, reads through a consumer group that resumes
+	// from its commits instead of from the cursor (resume.go).
+	durable *durableConsumer
+
+	// handler, when set, runs each delivery through the consumer handling
+	// (inbox, flaky handler, retries, DLQ, breaker; see handler.go) in
+	// ctx, the consumers' context (not a subscription's, so a pause does
+	// not cut an event's retries short).
+	handler *consumerHandler
+	ctx     context.Context
+	redo    []int // deliveries of the current batch to hand over again
 
 	delivered, foreign, misrouted, bytes, rewinds atomic.Int64
 	rewound                                       bool // the current subscription was cut by rewind (under mu)
@@ -98,6 +114,7 @@ func (p *projector) resume() {
 // run subscribes until ctx ends, re-subscribing from the cursor after a
 // pause or a broken subscription (with backoff, errors counted).
 func (p *projector) run(ctx context.Context) {
+	p.ctx = ctx
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		p.mu.Lock()
@@ -116,7 +133,7 @@ func (p *projector) run(ctx context.Context) {
 		from := p.cursor.Clone()
 		p.mu.Unlock()
 
-		err := p.drv.Subscribe(sctx, from, p.apply)
+		err := p.subscribe(sctx, from)
 		cancel()
 		p.mu.Lock()
 		wasPaused, wasRewound := p.paused, p.rewound
@@ -181,14 +198,28 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 			misrouted++
 			continue
 		}
+		if p.handler != nil {
+			p.handle(d, ks, key, seq, ks.see(seq) == deliveredAgain)
+			if p.handler.redeliver() {
+				p.redo = append(p.redo, i)
+			}
+			continue
+		}
 		if ks.see(seq) == deliveredAgain {
 			continue // counted by the verifier, not applied twice
 		}
 		ks.count++
+		p.fresh.applied(p.id, d.Type, d.CreatedAt)
 		if p.e2e != nil {
 			p.e2e.Record(elapsed - p.clock.offset(d.CreatedAt))
 		}
 	}
+	for _, i := range p.redo { // a broker's redelivery: the store is not asked again
+		d := &batch[i]
+		key, seq := decodeID(&d.ID)
+		p.handle(d, p.model[int32(key)], key, seq, true)
+	}
+	p.redo = p.redo[:0]
 	p.mu.Lock()
 	for i := range batch {
 		// Consecutive events of one partition advance it once.

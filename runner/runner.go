@@ -138,6 +138,11 @@ type run struct {
 	logs      []*measure.HlogWriter
 	cpu       cpuClock
 	feed      *liveFeed
+	outbox    *outboxRun // the transactional outbox (scenario section outbox)
+	fresh     *freshness
+	handling  *handling // consumer handling (handler.go); nil: none
+	rebuilds  *measure.Rebuilds // rebuild modes compared (consumers.rebuild_workers, snapshot)
+	schema    *schemaReaders    // schema-evolution readers (events.versions, consumers.canary)
 	// warmAcked is the acked count when the warm-up ended (-1 until then).
 	warmAcked atomic.Int64
 }
@@ -193,6 +198,12 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 	r.reg = reg
 	res.Driver.DSN = drivers.RedactDSN(r.cfg.DSN)
 	if err := CheckFaultsReachable(reg, r.sc); err != nil {
+		return err
+	}
+	if err := CheckCapabilities(reg, r.sc); err != nil {
+		return err
+	}
+	if err := CheckDurable(reg, r.sc); err != nil {
 		return err
 	}
 	managed, err := ManagedFor(reg.Name, r.cfg.DSN, r.cfg.Managed, r.sc)
@@ -356,6 +367,10 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	if err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	if r.handling, err = openHandling(ctx, sc, r.ledger.runID, seed); err != nil {
+		return fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	defer r.handling.close()
 	var waiter *pace.Waiter
 	if r.cfg.Pacer != "" {
 		if waiter, err = pace.New(r.cfg.Pacer); err != nil {
@@ -403,6 +418,10 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	}
 	r.cpu = startCPUClock()
 
+	if err := r.startOutbox(ctx, producer); err != nil {
+		return err
+	}
+	defer r.stopOutbox(ctx)
 	window := sc.Load.MaxInFlight
 	if window <= 0 {
 		window = 1024
@@ -419,26 +438,45 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	if a, ok := producer.(drivers.AsyncAppender); ok {
 		r.gen.async = a
 	}
+	if err := r.gen.useCommands(sc, producer); err != nil {
+		return err
+	}
+	r.outbox.route(r.gen) // appends become outbox commands
 	storeFaults := chaos.StoreFaults(sc.Faults)
 	if len(storeFaults) > 0 {
 		r.gen.acks = newAckRing(ackRingCapacity(sc.Load))
 	}
 
+	r.fresh = newFreshness(r.start, src.pool.Types(), sc.Consumers.Projectors)
+	r.gen.fresh = r.fresh
 	consCtx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
 	var wg sync.WaitGroup
+	if err := r.checkDurableConsumer(consumer); err != nil {
+		return err
+	}
 	for i := 0; i < sc.Consumers.Projectors; i++ {
 		p := newProjector(i, consumer, from, r.ledger, r.e2e, r.errs, newRunClock(r.start), r.outages)
+		p.fresh = r.fresh
+		r.durableFor(p, consumer)
+		p.handler = r.handling.forProjector(i, r.start)
 		r.projs = append(r.projs, p)
 		wg.Add(1)
 		go func() { defer wg.Done(); p.run(consCtx) }()
 	}
+	r.startSchemaReaders(consCtx, consumer, from, &wg)
+	fold := r.startLiveFold(ctx, control, from) // the live read model rebuilds are checked against
+	defer fold.stop()
 	r.sampler = &lagSampler{control: control, projectors: r.projs, start: r.start, every: r.cfg.LagEvery, errs: r.errs, outages: r.outages,
 		rewind: len(storeFaults) > 0}
 	wg.Add(1)
 	go func() { defer wg.Done(); r.sampler.run(consCtx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); r.runPauses(consCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); r.runConsumerRestarts(consCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); r.fresh.run(consCtx, r.cfg.LagEvery) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); r.rollIntervals(consCtx) }()
 	if r.chaos != nil {
@@ -484,11 +522,13 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 		r.drainErr = r.drain(ctx, control)
 		r.drained = r.drainErr == nil
 	}
+	r.drainSchemaReaders(ctx, control)
 	if r.storeTL != nil && ctx.Err() == nil {
 		r.scan = r.durableScan(ctx, consumer, control, from)
 	}
 	stopConsumers()
 	wg.Wait()
+	r.redriveDLQ(ctx)
 	for _, rec := range r.recorders() {
 		rec.Close(time.Now())
 	}
@@ -509,6 +549,9 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 		if err != nil {
 			return err
 		}
+		if err := r.rebuildModes(ctx, consumer, control, from, fold); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -517,6 +560,9 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 // bounded by consumers.drain. The head is read after the last append
 // completed, so lag 0 means every acked event was offered to the projector.
 func (r *run) drain(ctx context.Context, control drivers.Driver) error {
+	if err := r.outboxDrain(ctx); err != nil {
+		return err
+	}
 	if len(r.projs) == 0 {
 		return nil
 	}

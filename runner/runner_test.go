@@ -116,6 +116,16 @@ consumers: {projectors: 1}
 	if res.Events.Late < 500 {
 		t.Errorf("late = %d, want the ~1000 events scheduled during the stall", res.Events.Late)
 	}
+	// Those events waited behind the full window: the store's backpressure,
+	// not the harness's lateness, so the client verdict leaves them out.
+	if c := res.Client; c.HarnessLateFraction > c.LateFraction/5 {
+		t.Errorf("harness late fraction %.4f of late %.4f: waits behind the full window were counted as the harness's", c.HarnessLateFraction, c.LateFraction)
+	}
+	for _, reason := range res.Client.Reasons {
+		if strings.Contains(reason, "send delay") {
+			t.Errorf("client verdict blames the send delay, inflated by window waits: %q", reason)
+		}
+	}
 	if res.Delivery.Lost != 0 {
 		t.Errorf("lost = %d", res.Delivery.Lost)
 	}

@@ -26,6 +26,10 @@ type scenarioSource struct {
 	names  []string // key index -> key, built lazily
 	pool   *fixtures.Pool
 	ledger *ledger
+	// versions picks each type's schema version (events.versions) and
+	// counts what was produced; nil when the run measures no schema
+	// evolution, leaving the plain path below untouched.
+	versions *versionTimeline
 }
 
 func newScenarioSource(sc *scenarios.Scenario, seed uint64, l *ledger) (*scenarioSource, error) {
@@ -37,12 +41,17 @@ func newScenarioSource(sc *scenarios.Scenario, seed uint64, l *ledger) (*scenari
 	if err != nil {
 		return nil, err
 	}
+	versions, err := newVersionTimeline(sc, pool)
+	if err != nil {
+		return nil, err
+	}
 	return &scenarioSource{
-		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		keys:   kp,
-		names:  make([]string, sc.Events.Keys.Count),
-		pool:   pool,
-		ledger: l,
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		keys:     kp,
+		names:    make([]string, sc.Events.Keys.Count),
+		pool:     pool,
+		ledger:   l,
+		versions: versions,
 	}, nil
 }
 
@@ -56,13 +65,20 @@ func (s *scenarioSource) next(first int64, count int, batch []drivers.Event) (in
 	seq := s.ledger.sent[k]
 	for i := 0; i < count; i++ {
 		seq++
-		typ := s.pool.PickType()
+		var typ string
+		var payload []byte
+		if s.versions == nil {
+			typ = s.pool.PickType()
+			payload = s.pool.Next(typ)
+		} else {
+			typ, payload = s.versions.next(s.pool, first+int64(i)) // event number first+i of the schedule
+		}
 		batch = append(batch, drivers.Event{
 			ID:      s.ledger.eventID(int32(k), seq),
 			Key:     name,
 			Seq:     seq,
 			Type:    typ,
-			Payload: s.pool.Next(typ),
+			Payload: payload,
 		})
 	}
 	s.ledger.sent[k] = seq

@@ -8,7 +8,7 @@ import (
 )
 
 // gateMetrics are the metric names built-ins may use (the lead's gate list).
-var gateRe = regexp.MustCompile(`^(commit|e2e|service_time)\.(p50|p90|p95|p99|p999|max)|catch_up\.max|rebuild\.events_per_sec|delivery\.(lost|duplicated|reordered|unexpected)|events\.failed_rate|achieved_rate|lag\.max|rpo\.events|rto\.(append|projection)\.max`)
+var gateRe = regexp.MustCompile(`^(commit|e2e|service_time)\.(p50|p90|p95|p99|p999|max)|catch_up\.max|rebuild\.events_per_sec|delivery\.(lost|duplicated|reordered|unexpected)|events\.failed_rate|achieved_rate|lag\.max|rpo\.events|rto\.(append|projection)\.max|outbox\.relay_lag\.(p99|max)|schema\.(unreadable|canary_unreadable|upcast_ns\.mean)|concurrency\.(conflicts|conflict_rate|retries_per_command)|consumers\.(duplicates_applied|not_applied|unaccounted|dlq|retries|breaker_open_s)`)
 
 func TestBuiltinsValidate(t *testing.T) {
 	names := BuiltinNames()

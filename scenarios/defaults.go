@@ -29,6 +29,10 @@ func ApplyDefaults(s *Scenario) {
 	set := s.isSet
 	applyExpectDefaults(&s.Expect)
 	applyRetryDefaults(s)
+	applyConcurrencyDefaults(s)
+	applyDurableDefaults(s)
+	applyOutboxDefaults(s)
+	applyHandlerDefaults(s)
 	if s.Events.Batch == 0 && !set("events.batch") {
 		s.Events.Batch = DefaultBatch
 	}

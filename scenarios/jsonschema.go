@@ -175,6 +175,9 @@ func constrain(root *jsonschema.Schema, opts JSONSchemaOptions) error {
 	// A network kind on path: store (or the reverse) is refused by the
 	// chaos hook; if/then/else says the same where the lists are known.
 	faultKinds := func(s *jsonschema.Schema) {
+		if len(opts.FaultKinds) > 0 { // the runner's own kind, beside the proxies' (no path)
+			opts.FaultKinds = append(slices.Clone(opts.FaultKinds), KindConsumerRestart)
+		}
 		all := append(slices.Clone(opts.FaultKinds), opts.StoreFaultKinds...)
 		if len(all) == 0 {
 			one := uint64(1)
@@ -238,7 +241,7 @@ func constrain(root *jsonschema.Schema, opts JSONSchemaOptions) error {
 			// sit inline beside the common keys, so any other key is
 			// allowed here; the chaos package checks them by kind.
 			s.AdditionalProperties = nil
-			s.Required = []string{"path", "kind"}
+			s.Required = []string{"kind"} // path too, but consumer-restart has none (IsPathless)
 			faultKinds(s)
 		}},
 		{"gates.[]", pattern(nonBlankPattern)},

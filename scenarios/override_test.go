@@ -42,7 +42,7 @@ func TestOverrides(t *testing.T) {
 func TestOverrideErrors(t *testing.T) {
 	cases := []struct{ set, want string }{
 		{"load.strat=1", `--set load.strat=1: unknown field "strat" in load (known: start, stages, duration, max_in_flight, events, retry, warmup)`},
-		{"lod.start=1", `--set lod.start=1: unknown field "lod" in scenario (known: name, description, events, load, consumers, faults, steady_state, gates, expect)`},
+		{"lod.start=1", `--set lod.start=1: unknown field "lod" in scenario (known: name, description, events, load, consumers, faults, steady_state, gates, expect, outbox)`},
 		{"load.stages[7].to=1", `--set load.stages[7].to=1: index 7 out of range: load.stages has 3 entries; use [0] to [2], or set the whole list`},
 		{"load.start", `--set load.start: missing "="; write --set key=value, e.g. --set load.start=500`},
 		{"load.start[0]=1", `--set load.start[0]=1: load.start is not a list; drop the [0]`},

@@ -72,6 +72,10 @@ func (s *Scenario) Rescale(d time.Duration) {
 	}
 	scale(&s.SteadyState.Window)
 	scale(&s.Load.Warmup)
+	rescaleOutbox(s, scale)
+	rescaleVersions(s, scale)
+	rescaleSnapshot(s, scale)
+	rescaleHandlers(s, clamp)
 }
 
 // ScaleRate multiplies every rate (load.start and each stage's to) by f, for

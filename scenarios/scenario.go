@@ -19,6 +19,9 @@ type Scenario struct {
 	// delivery check fails a run that breaks them. Default exactly-once
 	// in per-key order.
 	Expect Expect `yaml:"expect,omitempty" json:"expect"`
+	// Outbox, when set, sends every append through a transactional outbox
+	// on Postgres and relays (see Outbox).
+	Outbox *Outbox `yaml:"outbox,omitempty" json:"outbox,omitempty"`
 
 	// Source is where the scenario came from ("builtin:burst" or a path).
 	Source string `yaml:"-" json:"source,omitempty"`
@@ -54,6 +57,14 @@ type Events struct {
 	// cycled through, as OMB's randomizedPayloadPoolSize. Default 1024;
 	// not omitempty for the same reason as RandomRatio.
 	PayloadPool int `yaml:"payload_pool" json:"payload_pool"`
+	// Versions is the schema-evolution timeline: from each entry's At on,
+	// producers write events of its Type at its Version (default: every
+	// type at version 1). See VersionSwitch.
+	Versions []VersionSwitch `yaml:"versions,omitempty" json:"versions,omitempty"`
+	// Concurrency, when set, makes appends commands under optimistic
+	// concurrency: writers per key that append expecting the version they
+	// read and retry on conflict (see Concurrency).
+	Concurrency *Concurrency `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
 }
 
 // Size bounds the size of each event's payload, in bytes: every payload is
@@ -112,6 +123,51 @@ type Consumers struct {
 	// Drain is how long, after load ends, the harness waits for projectors
 	// to reach the head before the delivery check. Default 30s.
 	Drain Duration `yaml:"drain,omitempty" json:"drain,omitempty"`
+	// Durable, when set, makes every projector a consumer that resumes
+	// from its group's commits (see Durable).
+	Durable *Durable `yaml:"durable,omitempty" json:"durable,omitempty"`
+	// ProjectionCost is the CPU time a projection spends per event (real
+	// work, not a sleep) in the rebuilds rebuild_workers and snapshot
+	// compare, e.g. 20us. Default 0.
+	ProjectionCost Duration `yaml:"projection_cost,omitempty" json:"projection_cost,omitempty"`
+	// RebuildWorkers lists the worker counts P to rebuild with (keys
+	// partitioned among P workers), e.g. [1, 2]. Default [1].
+	RebuildWorkers []int `yaml:"rebuild_workers,omitempty" json:"rebuild_workers,omitempty"`
+	// Snapshot, when set, has the live read model take a snapshot that a
+	// second rebuild at each P starts from (see Snapshot).
+	Snapshot *Snapshot `yaml:"snapshot,omitempty" json:"snapshot,omitempty"`
+	// Canary runs an old-version reader beside the current one (see Canary).
+	Canary *Canary `yaml:"canary,omitempty" json:"canary,omitempty"`
+	// Redeliver is the fraction [0,1] of deliveries the harness hands the
+	// projector a second time, as a broker redelivers after a lost ack
+	// (see handlers.go). Default 0.
+	Redeliver float64 `yaml:"redeliver,omitempty" json:"redeliver,omitempty"`
+	// Inbox is the idempotent consumer's store of processed event IDs:
+	// none, memory or postgres (same transaction as the read model).
+	// Default none.
+	Inbox string `yaml:"inbox,omitempty" json:"inbox,omitempty"`
+	// PostgresDSN is the database of inbox: postgres and dlq: postgres,
+	// e.g. postgres://127.0.0.1:5432/test. Left out of result.json.
+	PostgresDSN string `yaml:"postgres_dsn,omitempty" json:"-"`
+	// FailureRate is the probability [0,1] that one handler attempt fails
+	// (transient, seeded). Default 0.
+	FailureRate float64 `yaml:"failure_rate,omitempty" json:"failure_rate,omitempty"`
+	// FailTypes are event types whose every handler attempt fails (within
+	// FailDuring when set): poison messages, a broken downstream.
+	FailTypes []string `yaml:"fail_types,omitempty" json:"fail_types,omitempty"`
+	// FailDuring limits FailTypes to these windows (a downstream outage).
+	FailDuring []Pause `yaml:"fail_during,omitempty" json:"fail_during,omitempty"`
+	// Retry is the handler's retry policy (see HandlerRetry). Default one
+	// attempt, no retry.
+	Retry *HandlerRetry `yaml:"retry,omitempty" json:"retry,omitempty"`
+	// DLQ is where events that exhausted their retries go: memory or
+	// postgres. Default memory.
+	DLQ string `yaml:"dlq,omitempty" json:"dlq,omitempty"`
+	// Breaker is the handler's circuit breaker (see CircuitBreaker).
+	Breaker *CircuitBreaker `yaml:"breaker,omitempty" json:"breaker,omitempty"`
+	// Redrive, when true, replays the DLQ through the (repaired) handler
+	// after the drain, and the delivery accounting counts it.
+	Redrive bool `yaml:"redrive,omitempty" json:"redrive,omitempty"`
 }
 
 // Pause is a consumer outage: projectors stop reading at At for For.

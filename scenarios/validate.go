@@ -64,10 +64,16 @@ func Validate(s *Scenario, opts ValidateOptions) (err error) {
 	total := validateLoad(p, s)
 	validateEvents(p, s, opts)
 	validateConsumers(p, s, total)
+	validateRebuildModes(p, s, total)
 	validateFaults(p, s, total, opts)
 	validateGates(p, s, opts)
 	validateExpect(p, s)
 	validateRetry(p, s)
+	validateConcurrency(p, s)
+	validateDurable(p, s)
+	validateOutbox(p, s, total)
+	validateVersions(p, s, total)
+	validateHandlers(p, s, total)
 	if len(p.lines) == 0 {
 		return nil
 	}
@@ -274,7 +280,7 @@ func validateFaults(p *problems, s *Scenario, total time.Duration, opts Validate
 		if ok && total > 0 && f.At.D()+f.For.D() > total {
 			p.add(path, "at %s for %s ends at %s, after the run (%s); end it by %s", f.At, f.For, f.At.D()+f.For.D(), total, total)
 		}
-		if !faultPaths[f.Path] {
+		if !faultPaths[f.Path] && !IsPathless(f) {
 			p.add(path+".path", "%q is not a path; use producer, consumer, both or store", f.Path)
 		}
 		if f.Kind == "" {

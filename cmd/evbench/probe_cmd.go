@@ -83,6 +83,9 @@ func runProbe(cmd *cobra.Command, name string, f probeFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := runner.CheckCapabilities(reg, sc); err != nil {
+		return withCode(exitUsage, err)
+	}
 	var retention time.Duration
 	if f.retention != "" {
 		if retention, err = plan.ParseRetention(f.retention); err != nil {

@@ -151,6 +151,12 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	if err := runner.CheckFaultsReachable(reg, sc); err != nil {
 		return withCode(exitUsage, err)
 	}
+	if err := runner.CheckCapabilities(reg, sc); err != nil {
+		return withCode(exitUsage, err)
+	}
+	if err := runner.CheckDurable(reg, sc); err != nil {
+		return withCode(exitUsage, err)
+	}
 	managedParams, err := parseParams("--managed-param", f.managedSet)
 	if err != nil {
 		return withCode(exitUsage, err)

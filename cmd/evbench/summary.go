@@ -47,6 +47,21 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	if wt := reports.WarmupText(r); wt != "" {
 		fmt.Fprintf(w, "  warm-up    %s\n", wt)
 	}
+	if ft := reports.FreshnessText(r); ft != "" {
+		fmt.Fprintf(w, "  freshness  %s\n", ft)
+	}
+	if ot := reports.OutboxText(r); ot != "" {
+		fmt.Fprintf(w, "  outbox     %s\n", ot)
+	}
+	if ct := reports.ConcurrencyText(r); ct != "" {
+		fmt.Fprintf(w, "  commands   %s\n", ct)
+	}
+	if ct := reports.ConsumerRestartText(r); ct != "" {
+		fmt.Fprintf(w, "  restarts   %s\n", ct)
+	}
+	if ht := reports.HandlingText(r); ht != "" {
+		fmt.Fprintf(w, "  handling   %s\n", ht)
+	}
 	pct := func(name string, p measure.Percentiles) {
 		if p.Count == 0 {
 			fmt.Fprintf(w, "  %-10s (no samples)\n", name)
@@ -110,6 +125,12 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	if r.Rebuild != nil {
 		fmt.Fprintf(w, "  rebuild    %d events in %.2fs: %.0f events/s, %.1f MB/s\n",
 			r.Rebuild.Events, r.Rebuild.Seconds, r.Rebuild.EventsPerSec, r.Rebuild.MBPerSec)
+	}
+	for _, row := range reports.RebuildRows(r) {
+		fmt.Fprintf(w, "  rebuild    %s %s\n", row[0][len("rebuild "):], row[1])
+	}
+	if st := reports.SchemaText(r); st != "" {
+		fmt.Fprintf(w, "  schema     %s\n", st)
 	}
 	d := r.Delivery
 	deliveryOK := "PASS"

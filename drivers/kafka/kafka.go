@@ -31,6 +31,8 @@ func init() {
 		},
 		CheckDSN: func(dsn string) error { _, err := ParseDSN(dsn); return err },
 		Embed:    Embed,
+
+		DurableConsumers: true, // durable.go: consumer groups
 	})
 }
 

@@ -18,13 +18,16 @@ import (
 
 func init() {
 	drivers.Register(drivers.Registration{
-		Name:        "memory",
-		Description: "in-process store with no I/O: the harness's own ceiling",
-		DSNExample:  "memory:// or memory://?capacity=50000&service=exp (a simulated store of known capacity)",
-		InProcess:   true,
-		Open:        open,
-		CheckDSN:    func(dsn string) error { _, _, err := parseDSN(dsn); return err },
-		Embed:       embed,
+		Name:            "memory",
+		Description:     "in-process store with no I/O: the harness's own ceiling",
+		DSNExample:      "memory:// or memory://?capacity=50000&service=exp (a simulated store of known capacity)",
+		InProcess:       true,
+		ExpectedVersion: true,
+		Open:            open,
+		CheckDSN:        func(dsn string) error { _, _, err := parseDSN(dsn); return err },
+		Embed:           embed,
+
+		DurableConsumers: true, // durable.go: committed offsets per group in the store
 	})
 }
 
@@ -166,6 +169,8 @@ type store struct {
 	sim *server
 	// groups are the durable subscribers' committed offsets (durable.go).
 	groups map[string]int64
+	// versions counts events per stream for AppendExpected (expected.go).
+	versions streamVersions
 }
 
 func (s *store) capacity() Capacity {

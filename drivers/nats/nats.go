@@ -29,8 +29,11 @@ func init() {
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
 		},
-		CheckDSN: func(dsn string) error { _, err := ParseDSN(dsn); return err },
-		Embed:    Embed,
+		CheckDSN:        func(dsn string) error { _, err := ParseDSN(dsn); return err },
+		Embed:           Embed,
+		ExpectedVersion: true,
+
+		DurableConsumers: true, // durable.go: durable pull consumers
 	})
 }
 
@@ -55,6 +58,10 @@ type Driver struct {
 
 	closeCtx context.Context // cancelled by Close: stops subscriptions
 	closeFn  context.CancelFunc
+
+	// exp is the stream handle AppendExpected reads subjects' last
+	// messages through (expected.go).
+	exp expectedStream
 }
 
 var (

@@ -48,7 +48,8 @@ func init() {
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
 		},
-		CheckDSN: CheckDSN,
+		CheckDSN:        CheckDSN,
+		ExpectedVersion: true,
 	})
 }
 

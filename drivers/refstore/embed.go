@@ -12,12 +12,13 @@ import (
 
 func init() {
 	drivers.Register(drivers.Registration{
-		Name:        "refstore",
-		Description: "evbench's reference event store: segmented log, group commit, fsync before ack",
-		DSNExample:  "refstore://127.0.0.1:7600",
-		Open:        Open,
-		CheckDSN:    func(dsn string) error { _, err := parseDSN(dsn); return err },
-		Embed:       Embed,
+		Name:            "refstore",
+		Description:     "evbench's reference event store: segmented log, group commit, fsync before ack",
+		DSNExample:      "refstore://127.0.0.1:7600",
+		Open:            Open,
+		CheckDSN:        func(dsn string) error { _, err := parseDSN(dsn); return err },
+		Embed:           Embed,
+		ExpectedVersion: true,
 	})
 }
 

@@ -21,9 +21,9 @@ func Check(expr string) error {
 
 // check returns the metric's unit or an error naming the fix.
 func (e *Expr) check() (string, error) {
-	unit, ok := known[e.metric]
+	unit, ok := Unit(e.metric)
 	if !ok {
-		return "", fmt.Errorf("gate %q: unknown metric %q; known metrics: %s", e.src, e.metric, knownList())
+		return "", fmt.Errorf("gate %q: unknown metric %q; %s", e.src, e.metric, knownFor(e.metric))
 	}
 	if err := e.rhs.checkUnits(e, unit, false); err != nil {
 		return "", err
@@ -87,6 +87,8 @@ func (n *node) eval(unit string, base float64, factor bool) float64 {
 			per := 1e9 // ns per metric unit
 			if unit == UnitMS {
 				per = 1e6
+			} else if unit == UnitNS {
+				per = 1
 			}
 			v = v * durUnits[n.unit] / per
 		} else if n.unit == "%" {

@@ -121,10 +121,27 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
+// TestUnknownMetricListsKnown: a misspelt family lists the families, a
+// wrong statistic lists its family's metrics, and freshness accepts any
+// event type with max or p95.
 func TestUnknownMetricListsKnown(t *testing.T) {
 	err := Check("comit.p95 < 20ms")
-	if err == nil || !strings.Contains(err.Error(), "commit.p95") || !strings.Contains(err.Error(), "delivery.lost") {
-		t.Fatalf("error should list known metrics, got %v", err)
+	if err == nil || !strings.Contains(err.Error(), "commit.*") || !strings.Contains(err.Error(), "delivery.*") {
+		t.Fatalf("error should list the metric families, got %v", err)
+	}
+	err = Check("commit.p97 < 20ms")
+	if err == nil || !strings.Contains(err.Error(), "known commit metrics: commit.count") || strings.Contains(err.Error(), "delivery.lost") {
+		t.Fatalf("error should list the commit metrics only, got %v", err)
+	}
+	for _, ok := range []string{"freshness.OrderPlaced.max < 2s", "freshness.order.placed.p95 < 500ms", "freshness.max < 2s"} {
+		if err := Check(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"freshness.OrderPlaced.p99 < 2s", "freshness..max < 2s"} {
+		if err := Check(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }
 

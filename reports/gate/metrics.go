@@ -6,7 +6,8 @@ import (
 )
 
 // Metric units. Latency metrics are in milliseconds (as in result.json), the
-// catch-up and rebuild durations in seconds; a duration literal in a gate is
+// catch-up and rebuild durations in seconds, the upcast cost
+// (schema.upcast_ns.*) in nanoseconds; a duration literal in a gate is
 // converted to the metric's unit.
 const (
 	UnitMS     = "ms"
@@ -17,6 +18,7 @@ const (
 	UnitRatio  = "ratio"
 	UnitFlag   = "0/1"
 	UnitPct    = "percent"
+	UnitNS     = "ns"
 )
 
 // latencyStats are the statistics every latency distribution offers.
@@ -68,6 +70,30 @@ var known = func() map[string]string {
 		"lag.p95":                     UnitEvents,
 		"client.limited":              UnitFlag,
 		"client.cpu_percent":          UnitPct,
+		"consumer_restart.resume.max":   UnitS,
+		"consumer_restart.replayed.max": UnitEvents,
+		"consumer_restart.lost":         UnitEvents,
+		"consumer_restart.count":        UnitEvents,
+		"outbox.relay_lag.p50":        UnitMS,
+		"outbox.relay_lag.p95":        UnitMS,
+		"outbox.relay_lag.p99":        UnitMS,
+		"outbox.relay_lag.max":        UnitMS,
+		"outbox.command_commit.p99":   UnitMS,
+		"outbox.published":            UnitEvents,
+		"outbox.duplicates":           UnitEvents,
+		"outbox.relay_errors":         UnitEvents,
+		"outbox.unsent":               UnitEvents,
+		"outbox.oldest_unsent.max":    UnitMS,
+		"freshness.max":               UnitS,
+		"schema.unreadable":           UnitEvents,
+		"schema.canary_unreadable":    UnitEvents,
+		"schema.canary_read":          UnitEvents,
+		"schema.upcasts":              UnitEvents,
+		"schema.upcast_ns.mean":       UnitNS,
+		"schema.upcast_ns.p99":        UnitNS,
+	}
+	for k, u := range consumerMetrics {
+		m[k] = u
 	}
 	for _, d := range []string{"commit", "service_time", "e2e", "send_delay", "failed_latency"} {
 		for _, s := range latencyStats {
@@ -94,12 +120,54 @@ func Known() []string {
 // Unit returns the unit of a known metric (UnitMS, UnitS, ...) and whether
 // the metric is known.
 func Unit(metric string) (string, bool) {
-	u, ok := known[metric]
-	return u, ok
+	if u, ok := known[metric]; ok {
+		return u, true
+	}
+	return patternUnit(metric)
+}
+
+// patternUnit knows the metric families named after the run's own
+// content: freshness.<EventType>.max and .p95 (seconds), for any type name.
+func patternUnit(metric string) (string, bool) {
+	if rest, ok := strings.CutPrefix(metric, "freshness."); ok {
+		if i := strings.LastIndexByte(rest, '.'); i > 0 && (rest[i+1:] == "max" || rest[i+1:] == "p95") {
+			return UnitS, true
+		}
+	}
+	return "", false
 }
 
 // isTime reports whether a unit accepts duration literals.
-func isTime(unit string) bool { return unit == UnitMS || unit == UnitS }
+func isTime(unit string) bool { return unit == UnitMS || unit == UnitS || unit == UnitNS }
 
-// knownList is the one-line list used in "unknown metric" errors.
-func knownList() string { return strings.Join(Known(), ", ") }
+// knownFor is the hint of an "unknown metric" error: the metrics of the
+// same family ("commit.*") when there are any, else every family, so the
+// line stays short and names what to write.
+func knownFor(metric string) string {
+	family, _, _ := strings.Cut(metric, ".")
+	var same []string
+	families := map[string]bool{}
+	for _, k := range Known() {
+		f, _, dotted := strings.Cut(k, ".")
+		if f == family {
+			same = append(same, k)
+		}
+		if dotted {
+			f += ".*"
+		}
+		families[f] = true
+	}
+	if family == "freshness" {
+		same = append(same, "freshness.<EventType>.max", "freshness.<EventType>.p95")
+	}
+	if len(same) > 0 {
+		return "known " + family + " metrics: " + strings.Join(same, ", ")
+	}
+	families["freshness.<EventType>.max|p95"] = true
+	list := make([]string, 0, len(families))
+	for f := range families {
+		list = append(list, f)
+	}
+	sort.Strings(list)
+	return "known metrics (docs/reports.md lists each): " + strings.Join(list, ", ")
+}

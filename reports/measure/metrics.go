@@ -37,6 +37,17 @@ func Metrics(r *Result) map[string]float64 {
 	lat("e2e", r.E2E)
 	lat("send_delay", r.SendDelay)
 	lat("failed_latency", r.FailedLatency)
+	outboxMetrics(r, m)
+	concurrencyMetrics(r, m)
+	if len(r.Freshness) > 0 {
+		var worst float64
+		for _, f := range r.Freshness {
+			m["freshness."+f.Type+".max"] = f.MaxS
+			m["freshness."+f.Type+".p95"] = f.P95S
+			worst = math.Max(worst, f.MaxS)
+		}
+		m["freshness.max"] = worst
+	}
 
 	for _, prefix := range []string{"catch_up", "commit_recovery"} {
 		var max float64
@@ -59,6 +70,10 @@ func Metrics(r *Result) map[string]float64 {
 		m["rebuild.seconds"] = rb.Seconds
 		m["rebuild.events"] = float64(rb.Events)
 	}
+	rebuildsMetrics(r, m)
+	schemaMetrics(r, m)
+	handlingMetrics(r, m)
+	resumeMetrics(r, m)
 
 	if len(r.Recovery) > 0 {
 		var rpo int64

@@ -45,6 +45,9 @@ type Result struct {
 	// call that blocked). Commit latency includes it; service time does not.
 	SendDelay Percentiles `json:"send_delay_ms"`
 	Lag       LagStats    `json:"lag"`
+	// Freshness is, per event type, the age of the oldest event not yet
+	// applied by a projector (gates: freshness.<Type>.max).
+	Freshness []Freshness `json:"freshness,omitempty"`
 	CatchUp   []CatchUp   `json:"catch_up"`
 	// CommitRecovery is, per producer-path fault, the time until the
 	// per-second commit p95 was back near its pre-fault level. Kept apart
@@ -52,11 +55,26 @@ type Result struct {
 	// projections only.
 	CommitRecovery []CommitRecovery `json:"commit_recovery"`
 	Rebuild        *Rebuild         `json:"rebuild,omitempty"`
+	// Rebuilds compares full and snapshot+tail rebuilds at each worker
+	// count (consumers.rebuild_workers, snapshot); absent unless asked for.
+	Rebuilds *Rebuilds `json:"rebuilds,omitempty"`
 	// Recovery is, per store fault that took the store's process away
 	// (kill, power-loss, restart), what it cost: RTO and RPO.
-	Recovery []Recovery    `json:"recovery,omitempty"`
-	Delivery Delivery      `json:"delivery"`
-	Faults   []FaultWindow `json:"faults"`
+	Recovery []Recovery `json:"recovery,omitempty"`
+	// ConsumerRestarts is, per consumer-restart fault, how long the durable
+	// projector took to resume and what it replayed (see ConsumerRestart).
+	ConsumerRestarts []ConsumerRestart `json:"consumer_restarts,omitempty"`
+	Delivery         Delivery          `json:"delivery"`
+	// ConsumerHandling is what the consumers' inbox, retries, DLQ, breaker
+	// and redrive did; absent unless the scenario asked for any of them.
+	ConsumerHandling *ConsumerHandling `json:"consumer_handling,omitempty"`
+	// Outbox is what the transactional outbox measured (scenario section
+	// outbox); absent without one.
+	Outbox *Outbox `json:"outbox,omitempty"`
+	// Concurrency is what the optimistic-concurrency command handlers met
+	// (scenario events.concurrency); absent without it.
+	Concurrency *Concurrency  `json:"concurrency,omitempty"`
+	Faults      []FaultWindow `json:"faults"`
 	// Outages are, per operation (append, subscribe, head), the spans from
 	// a first failure to the first success after it: what a client saw.
 	Outages     []Outage     `json:"outages"`
@@ -73,6 +91,10 @@ type Result struct {
 	// that cover successful appends only, a hold cut short), one sentence
 	// each; the summary and the reports print them.
 	Notes []string `json:"notes,omitempty"`
+
+	// SchemaEvolution is what the versions timeline and the canary
+	// measured (events.versions, consumers.canary); absent without them.
+	SchemaEvolution *SchemaEvolution `json:"schema_evolution,omitempty"`
 }
 
 // Outage is one span during which an operation failed: from its first
@@ -98,6 +120,12 @@ type Client struct {
 	SendDelayP99MS float64 `json:"send_delay_p99_ms"`
 	// LateFraction is late events over scheduled events.
 	LateFraction float64 `json:"late_fraction"`
+	// HarnessLateFraction is the late events that did not wait for the
+	// in-flight window, over scheduled events: the lateness evbench caused.
+	// Once the window filled, the verdict uses it instead of LateFraction
+	// (and leaves the send delay out): waiting behind a full window is the
+	// store's backpressure.
+	HarnessLateFraction float64 `json:"harness_late_fraction"`
 	// Limited is true when send-delay p99 > 1 ms, late > 0.1 % or CPU >=
 	// 90 % of the cores: then the figures are the harness's, not the store's.
 	Limited bool     `json:"limited"`
@@ -358,6 +386,8 @@ type Series struct {
 	Outages  []Window  `json:"outages,omitempty"`
 	RebuildT []float64 `json:"rebuild_t,omitempty"` // seconds since rebuild start
 	RebuildN []int64   `json:"rebuild_events,omitempty"`
+	// Outbox is the relay lag per second (runs with an outbox only).
+	Outbox *OutboxSeries `json:"outbox,omitempty"`
 }
 
 // Window is a shaded interval on a plot.
