@@ -60,6 +60,9 @@ func RenderJUnit(r *measure.Result) ([]byte, error) {
 	if ClientJudged(r) {
 		add("client", !ClientLimited(r), "client_limited", ClientReasons(r), clientText(r))
 	}
+	if rb := r.Rebuilds; rb != nil {
+		add("rebuild.digest", rb.DigestOK, "rebuild_digest", rebuildDigestText(r), rebuildDigestText(r))
+	}
 	for _, g := range r.SteadyState {
 		add("steady_state: "+g.Expr, g.Pass, "gate", gateStatus(g)+": "+gateDetail(g), gateDetail(g))
 	}

@@ -12,7 +12,7 @@ func outboxResult() *measure.Result {
 	r := measuretest.Result()
 	r.Outbox = &measure.Outbox{Relays: 2, Batch: 100, Published: 1010, Batches: 40, Duplicates: 10, RelayCrashes: 1,
 		CommandCommit: measure.Percentiles{Count: 1000, P99: 3.5}, BacklogMax: 500, OldestUnsentMaxMS: 2000,
-		RelayLag:      measure.Percentiles{Count: 1010, P50: 12, P99: 900, Max: 2100}}
+		RelayLag: measure.Percentiles{Count: 1010, P50: 12, P99: 900, Max: 2100}}
 	r.Series.Outbox = &measure.OutboxSeries{T: []float64{0, 1, 2}, RelayLagP50: []float64{5, 800, 6},
 		RelayLagP99: []float64{9, 1900, 10}, RelayLagMax: []float64{11, 2100, 12}, Published: []float64{500, 0, 510}}
 	return r

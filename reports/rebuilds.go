@@ -67,3 +67,12 @@ func RebuildRows(r *measure.Result) [][2]string {
 		verdict, num(rb.ProjectionCostUS), rb.LiveEvents, rb.Keys)})
 	return rows
 }
+
+// rebuildDigestText is the rebuild digest row's text (junit's rebuild.digest case).
+func rebuildDigestText(r *measure.Result) string {
+	rows := RebuildRows(r)
+	if len(rows) == 0 {
+		return ""
+	}
+	return rows[len(rows)-1][1]
+}

@@ -53,3 +53,17 @@ func TestRebuildRowsInReports(t *testing.T) {
 		t.Fatal("rows without a comparison")
 	}
 }
+
+func TestRebuildDigestInJUnit(t *testing.T) {
+	x, err := RenderJUnit(rebuildsResult(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(x), `name="rebuild.digest"`) || !strings.Contains(string(x), `type="rebuild_digest"`) {
+		t.Fatalf("junit has no failing rebuild.digest case:\n%s", x)
+	}
+	x, _ = RenderJUnit(rebuildsResult(true))
+	if strings.Contains(string(x), `type="rebuild_digest"`) {
+		t.Fatal("a matching digest must not fail in junit")
+	}
+}

@@ -41,6 +41,7 @@ type commands struct {
 	writersPerKey int
 	maxRetries    int
 	workers       []chan command
+	ctx           context.Context // the appends' context (start)
 	seed          maphash.Seed
 	rr            uint64 // picks the writer; generator goroutine only
 
@@ -97,6 +98,7 @@ func (g *generator) useCommands(sc *scenarios.Scenario, producer drivers.Driver)
 // start runs the worker pool until ctx ends and returns the generator's
 // submit.
 func (c *commands) start(ctx context.Context) func(*job) {
+	c.ctx = ctx
 	n := max(min(c.g.window, 256), c.writersPerKey)
 	c.workers = make([]chan command, n)
 	for i := range c.workers {
@@ -114,9 +116,9 @@ func (c *commands) submit(j *job) {
 	h := maphash.String(c.seed, j.events[0].Key)
 	ch := c.workers[(h+w)%uint64(len(c.workers))]
 	select {
-	case ch <- command{j: j, w: uint8(w)}:
-	default: // cannot happen (see start), but never block the generator on it
-		go func() { ch <- command{j: j, w: uint8(w)} }()
+	case ch <- command{j: j, w: uint8(w)}: // never blocks: see start
+	case <-c.ctx.Done():
+		j.done(nil, c.ctx.Err())
 	}
 }
 

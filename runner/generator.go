@@ -58,8 +58,8 @@ type generator struct {
 	// lateFree counts late events that did not wait for the in-flight
 	// window: lateness the harness caused, not the store's backpressure.
 	lateFree atomic.Int64
-	busy                                             atomic.Int64 // jobs taken from free: appends in flight or retrying
-	lastAck                                          atomic.Int64 // unix ns of the latest ack
+	busy     atomic.Int64 // jobs taken from free: appends in flight or retrying
+	lastAck  atomic.Int64 // unix ns of the latest ack
 
 	// submit sends a job to the store (AppendAsync or a worker); retries
 	// call it again from their timer.

@@ -78,7 +78,7 @@ func openHandling(ctx context.Context, sc *scenarios.Scenario, runID [8]byte, se
 		s, err := retry.NewPostgresSink(ctx, h.pool, h.dlqTable, h.scope)
 		if err != nil {
 			h.close()
-			return nil, fmt.Errorf("consumers.dlq: %w", err)
+			return nil, fmt.Errorf("consumers.dlq: %s", strings.TrimPrefix(err.Error(), "dlq: "))
 		}
 		h.dlq = s
 	} else {
@@ -128,7 +128,7 @@ func (h *handling) addConsumer(ctx context.Context, id int, seed uint64) error {
 	case scenarios.InboxPostgres:
 		in, err := inbox.NewPostgres(ctx, h.pool, inbox.PostgresOptions{Consumer: ch.name, InboxTable: h.inboxTable, ReadModelTable: h.modelTable})
 		if err != nil {
-			return fmt.Errorf("consumers.inbox: %w", err)
+			return fmt.Errorf("consumers.inbox: %s", strings.TrimPrefix(err.Error(), "inbox: "))
 		}
 		ch.inbox = in
 	}

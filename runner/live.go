@@ -135,7 +135,9 @@ func (f *liveFeed) snapshot(now time.Time) live.Snapshot {
 		at, end := ft.At.D(), ft.At.D()+ft.For.D()
 		if elapsed >= at && elapsed < end {
 			path := ft.Path
-			if path == "" {
+			if path == "" && scenarios.IsPathless(ft) {
+				path = "consumer"
+			} else if path == "" {
 				path = "store"
 			}
 			s.Faults = append(s.Faults, live.Fault{Kind: ft.Kind, Path: path, Started: at, Remaining: end - elapsed})

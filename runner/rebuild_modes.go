@@ -155,12 +155,28 @@ func (f *liveFold) finish(ctx context.Context, control drivers.Driver, timeout t
 		if lag == 0 {
 			break
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return liveState{}, fmt.Errorf("%w: interrupted during rebuild", ErrIncomplete)
+		}
+		if time.Now().After(deadline) {
 			return liveState{}, fmt.Errorf("live read model: %d events short of the head after %v, so the rebuilds cannot be checked against it; raise consumers.drain", lag, timeout)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	f.stop()
+	// Read the head again: one behind the fold (not one that moved on, a
+	// foreign writer's) means the store lost what it had delivered.
+	hctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+	head, err = control.Head(hctx)
+	cancel()
+	if err != nil {
+		return liveState{}, fmt.Errorf("live read model: read head: %w", err)
+	}
+	for part, at := range f.cursor {
+		if h := head[part]; h < at {
+			return liveState{}, fmt.Errorf("live read model: the store's head on partition %d (%d) is behind what the live read model folded (%d): the store lost events it had delivered, so no rebuild can reproduce the live read model", part, h, at)
+		}
+	}
 	ls := liveState{cursor: f.cursor.Clone(), digest: f.model.Digest(), events: f.model.Events(), keys: f.model.Keys()}
 	if f.rule != "" {
 		trigger := f.rule

@@ -140,7 +140,7 @@ type run struct {
 	feed      *liveFeed
 	outbox    *outboxRun // the transactional outbox (scenario section outbox)
 	fresh     *freshness
-	handling  *handling // consumer handling (handler.go); nil: none
+	handling  *handling         // consumer handling (handler.go); nil: none
 	rebuilds  *measure.Rebuilds // rebuild modes compared (consumers.rebuild_workers, snapshot)
 	schema    *schemaReaders    // schema-evolution readers (events.versions, consumers.canary)
 	// warmAcked is the acked count when the warm-up ended (-1 until then).

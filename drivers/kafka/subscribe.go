@@ -26,7 +26,8 @@ import (
 // first assignment. The Driver contract (nil cursor = from the beginning;
 // several projectors and a rebuild each read everything) rules out sharing
 // one group or resuming from its commits: a shared group would split the
-// partitions between them.
+// partitions between them. SubscribeDurable (durable.go) is the consumer
+// that resumes from its group's commits.
 //
 // It returns nil when ctx ends, the deliver error when deliver fails, and an
 // error when the driver is closed, a fetch fails with a non-retriable error,

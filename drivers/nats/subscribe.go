@@ -35,6 +35,8 @@ type inbound struct {
 // idle otherwise) to measure explicit acks. It starts at the cursor: the
 // Driver contract (nil cursor = from the beginning; several projectors and a
 // rebuild each read everything) rules out sharing or resuming one durable.
+// SubscribeDurable (durable.go) is the consumer that resumes from its
+// durable's acks.
 //
 // It returns nil when ctx ends, the deliver error when deliver fails, and an
 // error when the driver is closed or the connection is lost for good.

@@ -59,7 +59,7 @@ func NewPostgresSink(ctx context.Context, pool *pgxpool.Pool, table, scope strin
 			key text NOT NULL, seq bigint NOT NULL, type text NOT NULL, payload bytea NOT NULL, created_at bigint NOT NULL,
 			attempts integer NOT NULL, error text NOT NULL, dead_at timestamptz NOT NULL, PRIMARY KEY (scope, consumer, event_id))`)
 		if err != nil {
-			err = fmt.Errorf("dlq: create table %s: %w", table, err)
+			err = fmt.Errorf("create table %s: %w", table, err)
 		}
 	}
 	if err != nil {
