@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"github.com/evbench/evbench/internal/browsertest"
 	"github.com/evbench/evbench/reports/measure/measuretest"
 	"os"
 	"os/exec"
@@ -13,23 +14,8 @@ import (
 	"time"
 )
 
-// chromiumPath finds headless Chromium (Debian package "chromium").
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; CI must run `make test-browser` (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not installed (apt-get install -y chromium); skipping the browser test")
-	return ""
-}
+// chromiumPath finds headless Chromium (internal/browsertest).
+func chromiumPath(t *testing.T) string { return browsertest.ChromiumPath(t) }
 
 // runChromium runs headless Chromium on a local file with networking
 // features off; it returns stdout and stderr. The whole process group is

@@ -124,11 +124,8 @@ func (d *Driver) SubscribeDurable(ctx context.Context, group string, policy driv
 		if fs.IsClientClosed() {
 			return errClosed
 		}
-		for _, fe := range fs.Errors() {
-			if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
-				continue
-			}
-			return fmt.Errorf("kafka: group %s: fetch %s/%d: %w", group, fe.Topic, fe.Partition, fe.Err)
+		if err := fetchError(fs, "kafka: group "+group+": fetch"); err != nil {
+			return err
 		}
 		if fs.NumRecords() == 0 {
 			cl.AllowRebalance()

@@ -103,13 +103,8 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 		if fs.IsClientClosed() {
 			return errClosed
 		}
-		for _, fe := range fs.Errors() {
-			if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
-				continue
-			}
-			// Retryable errors are retried inside the client and never
-			// surface; what reaches us here is terminal.
-			return fmt.Errorf("kafka: fetch %s/%d: %w", fe.Topic, fe.Partition, fe.Err)
+		if err := fetchError(fs, "kafka: fetch"); err != nil {
+			return err
 		}
 		n := fs.NumRecords()
 		if n == 0 {
@@ -182,4 +177,18 @@ func cursorSeeker(topic string, from drivers.Cursor) func(context.Context, map[s
 		}
 		return offs, nil
 	}
+}
+
+// fetchError is the first terminal error of a poll, named what/topic/partition;
+// nil when there is none. The poll's own deadline and cancellation are not
+// errors, and retryable errors are retried inside the client and never
+// surface, so what is left is terminal.
+func fetchError(fs kgo.Fetches, what string) error {
+	for _, fe := range fs.Errors() {
+		if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
+			continue
+		}
+		return fmt.Errorf("%s %s/%d: %w", what, fe.Topic, fe.Partition, fe.Err)
+	}
+	return nil
 }

@@ -123,26 +123,10 @@ func (d *Driver) SubscribeDurable(ctx context.Context, group string, policy driv
 		case first = <-ch:
 		}
 		room := clock.Room(maxDeliver)              // a commit falls on the policy's Events exactly
-		batch := make([]drivers.Delivered, 0, room) // deliver may keep the slice
-		in := first
-		var last jetstream.Msg
-		for {
-			if in.err != nil {
-				return in.err
-			}
-			batch = append(batch, in.ev)
-			last = in.msg
-			if len(batch) == room {
-				break
-			}
-			var more bool
-			select {
-			case in, more = <-ch:
-			default:
-			}
-			if !more {
-				break
-			}
+		// A fresh slice each time: deliver may keep it.
+		batch, last, err := collect(first, ch, make([]drivers.Delivered, 0, room), room)
+		if err != nil {
+			return err
 		}
 		if err := deliver(batch); err != nil {
 			return err

@@ -94,26 +94,10 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 			continue
 		case first = <-ch:
 		}
-		batch = batch[:0]
 		var last jetstream.Msg
-		in := first
-		for {
-			if in.err != nil {
-				return in.err
-			}
-			batch = append(batch, in.ev)
-			last = in.msg
-			if len(batch) == maxDeliver {
-				break
-			}
-			var more bool
-			select {
-			case in, more = <-ch:
-			default:
-			}
-			if !more {
-				break
-			}
+		var err error
+		if batch, last, err = collect(first, ch, batch[:0], maxDeliver); err != nil {
+			return err
 		}
 		if err := deliver(batch); err != nil {
 			return err
@@ -212,4 +196,31 @@ func fromMsg(prefix string, m jetstream.Msg) (drivers.Delivered, error) {
 		return bad(hCreatedAt, err)
 	}
 	return out, nil
+}
+
+// collect gathers a batch: first, then whatever is already waiting in ch,
+// up to max events, without blocking. It returns the batch, the message of
+// its last event (what acknowledging the batch acknowledges), and the
+// first error that arrived instead of an event.
+func collect(first inbound, ch <-chan inbound, batch []drivers.Delivered, max int) ([]drivers.Delivered, jetstream.Msg, error) {
+	var last jetstream.Msg
+	in := first
+	for {
+		if in.err != nil {
+			return batch, last, in.err
+		}
+		batch = append(batch, in.ev)
+		last = in.msg
+		if len(batch) == max {
+			return batch, last, nil
+		}
+		var more bool
+		select {
+		case in, more = <-ch:
+		default:
+		}
+		if !more {
+			return batch, last, nil
+		}
+	}
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/evbench/evbench/internal/browsertest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,24 +21,8 @@ import (
 	"github.com/evbench/evbench/reports/measure/measuretest"
 )
 
-// chromiumPath finds headless Chromium (Debian package "chromium"), as
-// reports/browser_test.go does.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; CI must run `make test-browser` (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not installed (apt-get install -y chromium); skipping the browser test")
-	return ""
-}
+// chromiumPath finds headless Chromium (internal/browsertest).
+func chromiumPath(t *testing.T) string { return browsertest.ChromiumPath(t) }
 
 // browserFeed publishes a synthetic run every 300 ms, one simulated
 // second per frame: warm-up, then load; a latency fault is active from
