@@ -122,7 +122,7 @@ func (d *Driver) SubscribeDurable(ctx context.Context, group string, policy driv
 			continue
 		case first = <-ch:
 		}
-		room := clock.Room(maxDeliver)              // a commit falls on the policy's Events exactly
+		room := clock.Room(maxDeliver) // a commit falls on the policy's Events exactly
 		// A fresh slice each time: deliver may keep it.
 		batch, last, err := collect(first, ch, make([]drivers.Delivered, 0, room), room)
 		if err != nil {
