@@ -108,6 +108,10 @@ type Recorder struct {
 	sinkErr   error
 	total     *hdr.Histogram
 	warm      *hdr.Histogram // intervals of the warm-up, kept out of total
+	// cum is total's counts in the shared geometry, kept from the first
+	// Cumulative call on, so a once-a-second Prometheus histogram costs
+	// one pass over an array instead of a histogram walk that allocates.
+	cum []int64
 	warmUntil int64          // intervals with an index below this are warm-up
 	interval  *hdr.Histogram // reused for every closed interval
 	counts    []int64        // the same, as raw counts for the sink
@@ -226,6 +230,11 @@ func (r *Recorder) closeLocked(end int64) {
 			r.warm.Merge(h)
 		} else {
 			r.total.Merge(h)
+			if r.cum != nil {
+				for i, c := range r.counts {
+					r.cum[i] += c
+				}
+			}
 		}
 	}
 	if r.next >= r.warmUntil {
@@ -281,21 +290,33 @@ func (r *Recorder) Last() (Summary, bool) {
 func (r *Recorder) Cumulative(bounds []int64) (counts []uint64, total uint64, sum float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	counts = make([]uint64, len(bounds))
-	if r.total.TotalCount() == 0 {
-		return counts, 0, 0
+	if r.cum == nil {
+		r.cum = make([]int64, geom.countsLen)
+		for _, b := range r.total.Distribution() {
+			if b.Count > 0 {
+				r.cum[countsIndex(b.From)] += b.Count
+			}
+		}
 	}
-	for _, b := range r.total.Distribution() {
-		if b.Count == 0 {
+	counts = make([]uint64, len(bounds))
+	j := 0 // the first bound at or above the current bucket
+	for i, c := range r.cum {
+		if c == 0 {
 			continue
 		}
-		c := uint64(b.Count)
-		total += c
-		sum += float64(b.Count) * float64(b.From+b.To) / 2
-		// A bar counts toward every bound at or above its highest value.
-		for i := len(bounds) - 1; i >= 0 && bounds[i] >= b.To; i-- {
-			counts[i] += c
+		lo := valueAt(i)
+		hi := valueAt(i+1) - 1 // the bucket's highest equivalent value
+		for j < len(bounds) && bounds[j] < hi {
+			j++
 		}
+		if j < len(bounds) {
+			counts[j] += uint64(c)
+		}
+		total += uint64(c)
+		sum += float64(c) * float64(lo+hi) / 2
+	}
+	for i := 1; i < len(counts); i++ { // cumulative, as Prometheus buckets are
+		counts[i] += counts[i-1]
 	}
 	return counts, total, sum
 }

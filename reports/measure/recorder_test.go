@@ -210,3 +210,71 @@ func BenchmarkHlogWrite(b *testing.B) {
 		r.Roll(start.Add(time.Duration(i+1) * time.Second))
 	}
 }
+
+// TestCumulativeMatchesHistogram: Cumulative's buckets equal a count of
+// the whole-run histogram's bars at each bound, before and after more
+// intervals close (the kept array is updated, not recomputed), and the
+// warm-up's intervals stay out.
+func TestCumulativeMatchesHistogram(t *testing.T) {
+	start := time.Unix(100, 0)
+	r := NewRecorder("commit", start, nil)
+	r.SetWarmup(time.Second)
+	bounds := []int64{int64(100 * time.Microsecond), int64(time.Millisecond), int64(5 * time.Millisecond), int64(time.Second), int64(time.Hour)}
+	rng := rand.New(rand.NewPCG(3, 4))
+	fill := func(n int) {
+		for i := 0; i < n; i++ {
+			r.Record(time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond)))
+		}
+	}
+	want := func() ([]uint64, uint64) {
+		h := r.Total()
+		out := make([]uint64, len(bounds))
+		for _, b := range h.Distribution() {
+			for i := range bounds {
+				if bounds[i] >= b.To {
+					out[i] += uint64(b.Count)
+				}
+			}
+		}
+		return out, uint64(h.TotalCount())
+	}
+	fill(500)
+	r.Roll(start.Add(time.Second)) // the warm-up's interval
+	fill(3000)
+	r.Roll(start.Add(2 * time.Second))
+	for round := 0; round < 2; round++ {
+		got, n, sum := r.Cumulative(bounds)
+		w, wn := want()
+		if n != wn || n != 3000*uint64(round+1) {
+			t.Fatalf("round %d: total %d, histogram %d, want %d (warm-up excluded)", round, n, wn, 3000*(round+1))
+		}
+		for i := range bounds {
+			if got[i] != w[i] {
+				t.Errorf("round %d: bound %v: %d, histogram says %d", round, time.Duration(bounds[i]), got[i], w[i])
+			}
+		}
+		if mean := sum / float64(n); mean < 1.5e6 || mean > 2.5e6 {
+			t.Errorf("round %d: mean %v ns, want ~2 ms", round, mean)
+		}
+		fill(3000)
+		r.Roll(start.Add(time.Duration(3+round) * time.Second))
+	}
+}
+
+// BenchmarkCumulative is the live feed's once-a-second cost per recorder
+// (Prometheus histograms): one pass over the kept counts array.
+func BenchmarkCumulative(b *testing.B) {
+	start := time.Unix(100, 0)
+	r := NewRecorder("commit", start, nil)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 100000; i++ {
+		r.Record(time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond)))
+	}
+	r.Roll(start.Add(time.Second))
+	bounds := []int64{int64(100 * time.Microsecond), int64(time.Millisecond), int64(10 * time.Millisecond), int64(time.Second)}
+	r.Cumulative(bounds)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Cumulative(bounds)
+	}
+}
