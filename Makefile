@@ -19,7 +19,7 @@ build:
 ## changed), with the race detector on the concurrent packages.
 test: services browser-deps vet
 	$(GO) test -race -count=1 -timeout 12m $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 8m ./cmd/... ./fixtures/... ./probe/... ./plan/...
+	$(GO) test -count=1 -timeout 8m ./cmd/... ./fixtures/... ./probe/... ./plan/... ./deploy/...
 
 vet:
 	$(GO) vet $(PKGS)
@@ -81,7 +81,8 @@ browser-deps:
 		else echo "chromium not installed: the browser test will skip (make test-browser installs it)"; fi; \
 	fi
 
-# services starts PostgreSQL and NATS when they are down and CI=true (they
+# services starts PostgreSQL, NATS, RabbitMQ (and its stream plugin), Redis
+# and Mosquitto when they are down and CI=true (they
 # normally run before the session starts; a stopped one is restarted with
 # the machine's own command). Elsewhere, tests needing them skip.
 services:

@@ -37,6 +37,11 @@ type Registration struct {
 	// DurableSubscriber, so a scenario with consumers.durable is refused
 	// before anything starts on a driver without it.
 	DurableConsumers bool
+	// CheckConsumers, when set, refuses before load a projector count the
+	// DSN cannot serve: on a queue each projector needs its own
+	// subscription or queue (pubsub subscriptions=N; sqs serves one) to
+	// get every event. dsn is the resolved DSN (embedded stores' included).
+	CheckConsumers func(dsn string, projectors int) error
 }
 
 var (

@@ -75,6 +75,7 @@ func NewComparison(names []string, rs []*measure.Result) *Comparison {
 		}
 	}
 	c.Warnings = append(c.Warnings, durabilityWarnings(names, rs)...)
+	c.Warnings = append(c.Warnings, emulatedWarnings(names, rs)...)
 	for i, r := range rs {
 		if !r.Complete {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("WARNING: %s is an incomplete run: %s", names[i], orDash(r.Reason)))

@@ -53,6 +53,7 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <div class="verdict {{.Verdict}}" id="verdict">{{.Verdict}}</div>
 {{if .ClientLimited}}<div class="warn limited" id="client-limited"><strong>CLIENT LIMITED</strong>: evbench was the bottleneck of this run, so its figures measure evbench, not the store.
 <ul>{{range .ClientReasons}}<li>{{.}}</li>{{end}}</ul></div>
+{{end}}{{if .R.Driver.Emulated}}<div class="warn limited" id="emulated"><strong>{{.EmulatedText}}</strong></div>
 {{end}}{{if not .R.Complete}}<div class="warn">Incomplete run: {{.R.Reason}}</div>{{end}}
 {{range .R.Notes}}<div class="warn note">Note: {{.}}</div>
 {{end}}
@@ -120,6 +121,7 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <tr><td class="l">OS / arch</td><td class="l">{{.R.Environment.OS}}/{{.R.Environment.Arch}}</td></tr>
 <tr><td class="l">CPUs</td><td class="l">{{.R.Environment.CPUs}}</td></tr>
 <tr><td class="l">host</td><td class="l">{{.R.Environment.Hostname}}</td></tr>
+{{with .R.Merge}}<tr><td class="l">merge</td><td class="l">{{.Shards}} of {{.Count}} shards (run {{.RunID}}{{if .Missing}}, missing {{.Missing}}{{end}}), hosts {{$.R.Environment.Hosts}}, clock skew {{.MaxSkewMS}} ms{{if .SkewFlagged}}, above the {{.SkewThresholdMS}} ms tolerated{{end}}</td></tr>{{end}}
 {{if .Batch}}<tr><td class="l">batch</td><td class="l">{{.Batch}}</td></tr>{{end}}
 </table>
 </body></html>
@@ -144,7 +146,7 @@ func RenderHTML(r *measure.Result, plots []Plot) ([]byte, error) {
 		"DeliveryStatus": passFail(DeliveryOK(r)), "DeliveryText": deliveryText(r),
 		"Gates": htmlGates(r), "Lat": htmlLatency(r), "Durability": DurabilityText(r), "Numbers": keyNumbers(r),
 		"Plots": htmlPlots(plots), "Scenario": prettyJSON(r.Scenario.Resolved),
-		"ClientJudged": ClientJudged(r), "ClientLimited": ClientLimited(r), "ClientText": clientText(r),
+		"ClientJudged": ClientJudged(r), "ClientLimited": ClientLimited(r), "EmulatedText": EmulatedText, "ClientText": clientText(r),
 		"ClientReasons": clientReasonList(r), "Client": clientRows(r),
 		"Outages": outageRows(r), "OutageColumns": outageColumns, "Recovery": recoveryRows(r), "RecoveryColumns": recoveryColumns, "Batch": batchText(r),
 	}

@@ -55,6 +55,9 @@ func RenderJUnit(r *measure.Result) ([]byte, error) {
 	if !r.Complete {
 		complete = "run incomplete: " + orDash(r.Reason)
 	}
+	if Emulated(r) {
+		complete += "; " + EmulatedText
+	}
 	add("run.complete", r.Complete, "incomplete", complete, complete)
 	add("delivery", DeliveryOK(r), "delivery", fmt.Sprintf("delivery check: %s", deliveryText(r)), deliveryText(r))
 	if ClientJudged(r) {

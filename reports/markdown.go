@@ -27,6 +27,9 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 		}
 		p("\n")
 	}
+	if Emulated(r) {
+		p("> [!WARNING]\n> **%s**\n\n", EmulatedText)
+	}
 	p("- Started: %s, duration %s s\n", r.StartedAt.UTC().Format(time.RFC3339), num(r.DurationS))
 	if r.Driver.Describe != "" {
 		p("- Driver: %s\n", cell(r.Driver.Describe))
@@ -165,6 +168,9 @@ func RenderMarkdownWithPlots(r *measure.Result, plots []Plot) []byte {
 		}
 	}
 	p("## Environment\n\n%s", environmentText(r.Environment, cell))
+	if mt := MergeText(r); mt != "" {
+		p("; %s", cell(mt))
+	}
 	p(". Driver %s (DSN `%s`, embedded %s", cell(r.Driver.Name), cell(r.Driver.DSN), yesNo(r.Driver.Embedded))
 	if bt := batchText(r); bt != "" {
 		p(", batch %s", bt)

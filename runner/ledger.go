@@ -16,7 +16,8 @@ import (
 // of failures or retries, whatever the number of events.
 type ledger struct {
 	runID [8]byte
-	sent  []uint64 // key index -> events sent; written by the generator goroutine only
+	sent  []uint64     // key index -> events sent; written by the generator goroutine only
+	shard *ledgerShard // a sharded run's key mapping and sibling IDs (shard.go); nil: unsharded
 
 	mu      sync.Mutex
 	failed  map[int32][]seqRange // key index -> failed sequence ranges (unsorted until check)

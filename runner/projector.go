@@ -9,7 +9,6 @@ import (
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/reports/measure"
-	"github.com/evbench/evbench/scenarios"
 )
 
 // keyState is the read model a projector maintains per aggregate (what a
@@ -69,7 +68,8 @@ type projector struct {
 	redo    []int // deliveries of the current batch to hand over again
 
 	delivered, foreign, misrouted, bytes, rewinds atomic.Int64
-	rewound                                       bool // the current subscription was cut by rewind (under mu)
+	otherShards, markers                          atomic.Int64 // of foreign: a sharded run's other shards, barrier markers (shard.go)
+	rewound                                       bool         // the current subscription was cut by rewind (under mu)
 }
 
 func newProjector(id int, drv drivers.Driver, from drivers.Cursor, l *ledger, e2e *measure.Recorder, errs *errorCounter, clock runClock, outages *outageTracker) *projector {
@@ -173,6 +173,7 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 		bytes += int64(len(d.Payload))
 		if !p.ledger.ours(&d.ID) {
 			foreign++
+			p.countForeign(d)
 			continue
 		}
 		key, seq := decodeID(&d.ID)
@@ -182,7 +183,7 @@ func (p *projector) apply(batch []drivers.Delivered) error {
 		}
 		ks := p.model[int32(key)]
 		if ks == nil {
-			name := scenarios.KeyName(int(key))
+			name := p.ledger.keyName(int(key))
 			if name != d.Key {
 				misrouted++
 				continue

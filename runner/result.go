@@ -152,6 +152,7 @@ func (r *run) finish(res *measure.Result, err error) {
 	}
 
 	r.schemaResult(res)
+	r.shardResult(res)
 	res.Gates = measure.EvaluateGates(res, r.sc.Gates, nil)
 	res.SteadyState = r.steadyState(res, samples)
 	res.Passed = res.Complete && res.Delivery.OK

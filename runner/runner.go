@@ -69,6 +69,8 @@ type Config struct {
 	// from the start of the load to the end of the drain, and one at each
 	// phase change (live/term, live/prom, live/dashboard consume them).
 	Live live.Sink
+	// Shard, when set, runs one part of a sharded run (shard.go).
+	Shard *Shard
 }
 
 // ErrIncomplete wraps every reason a run could not complete (store
@@ -89,6 +91,7 @@ func Run(ctx context.Context, cfg Config) (*measure.Result, error) {
 		r.cfg.Logf = func(string, ...any) {}
 	}
 	res := r.newResult()
+	r.applyShard(res)
 	err := r.execute(ctx, res)
 	r.finish(res, err)
 	if r.feed != nil {
@@ -143,6 +146,7 @@ type run struct {
 	handling  *handling         // consumer handling (handler.go); nil: none
 	rebuilds  *measure.Rebuilds // rebuild modes compared (consumers.rebuild_workers, snapshot)
 	schema    *schemaReaders    // schema-evolution readers (events.versions, consumers.canary)
+	shard     *shardRun         // a part of a sharded run (shard.go); nil: unsharded
 	// warmAcked is the acked count when the warm-up ended (-1 until then).
 	warmAcked atomic.Int64
 }
@@ -263,6 +267,9 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 		consOpts.Dial = ch.Dialer("consumer")
 	}
 
+	if err := checkConsumers(reg, dsn, r.sc); err != nil {
+		return err
+	}
 	producer, err := openDriver(ctx, reg, dsn, prodOpts)
 	if err != nil {
 		return err
@@ -284,6 +291,7 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 	if d := r.durability(ctx, producer); d != nil {
 		res.Durability = &measure.Durability{AckAfterFsync: d.AckAfterFsync, Replication: d.Replication, Detail: d.Detail, Source: d.Source}
 	}
+	res.Driver.Emulated, _ = drivers.IsEmulated(producer) // pstest, SQS emulators: latency not meaningful
 	if b, ok := producer.(drivers.BatchAtomicity); ok {
 		atomic := b.BatchAtomic()
 		res.Driver.BatchAtomic = &atomic
@@ -358,7 +366,10 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	if err := CheckCapacity(sc); err != nil {
 		return err
 	}
-	r.ledger = newLedger(randomRunID(), sc.Events.Keys.Count)
+	if err := r.agreeStart(ctx, control); err != nil {
+		return err
+	}
+	r.ledger = r.newRunLedger(sc.Events.Keys.Count)
 	seed := r.cfg.Seed
 	if seed == 0 {
 		seed = binary.BigEndian.Uint64(r.ledger.runID[:])
@@ -403,7 +414,7 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	}
 	// The schedule starts a little after now, so the setup below (interval
 	// logs, projectors, sampler) cannot make the first events late.
-	r.start = time.Now().Add(startLead)
+	r.start = r.startInstant()
 	r.errs.setStart(r.start)
 	r.outages = newOutageTracker(r.start)
 	res.StartedAt = r.start.UTC()
@@ -536,7 +547,7 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	if interrupted || ctx.Err() != nil {
 		return fmt.Errorf("%w: interrupted", ErrIncomplete)
 	}
-	if sc.Consumers.Rebuild == "end" {
+	if sc.Consumers.Rebuild == "end" && !rebuildUnsupported(res, consumer, r.cfg.Logf) {
 		r.feed.setPhase(live.PhaseRebuild)
 		r.feed.publish()
 		rctx, cancel := context.WithTimeout(ctx, r.cfg.RebuildTimeout)

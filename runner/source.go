@@ -21,11 +21,14 @@ type eventSource interface {
 // pool made before the run (shared, read-only slices: no allocation or
 // rendering per event). It is only called from the generator goroutine.
 type scenarioSource struct {
-	rng    *rand.Rand
-	keys   scenarios.KeyPicker
-	names  []string // key index -> key, built lazily
-	pool   *fixtures.Pool
-	ledger *ledger
+	rng   *rand.Rand
+	keys  scenarios.KeyPicker
+	names []string // key index -> key, built lazily
+	// keyName names a key index (the ledger's: on a shard, local indexes
+	// map to the scenario's keys).
+	keyName func(int) string
+	pool    *fixtures.Pool
+	ledger  *ledger
 	// versions picks each type's schema version (events.versions) and
 	// counts what was produced; nil when the run measures no schema
 	// evolution, leaving the plain path below untouched.
@@ -51,6 +54,7 @@ func newScenarioSource(sc *scenarios.Scenario, seed uint64, l *ledger) (*scenari
 		names:    make([]string, sc.Events.Keys.Count),
 		pool:     pool,
 		ledger:   l,
+		keyName:  l.keyName,
 		versions: versions,
 	}, nil
 }
@@ -59,7 +63,7 @@ func (s *scenarioSource) next(first int64, count int, batch []drivers.Event) (in
 	k := s.keys.Pick(s.rng)
 	name := s.names[k]
 	if name == "" {
-		name = scenarios.KeyName(k)
+		name = s.keyName(k)
 		s.names[k] = name
 	}
 	seq := s.ledger.sent[k]
@@ -93,7 +97,7 @@ const warmKeys = 1 << 20
 func (s *scenarioSource) warm() {
 	for k := 0; k < len(s.names) && k < warmKeys; k++ {
 		if s.names[k] == "" {
-			s.names[k] = scenarios.KeyName(k)
+			s.names[k] = s.keyName(k)
 		}
 	}
 }

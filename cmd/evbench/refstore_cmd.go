@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -49,7 +50,7 @@ func parseBytes(s string) (int64, error) {
 }
 
 func refstoreServeCmd() *cobra.Command {
-	var dir, addr, sync, connBytes string
+	var dir, addr, sync, connBytes, httpAddr string
 	var maxConns int
 	var idle time.Duration
 	c := &cobra.Command{
@@ -60,7 +61,9 @@ func refstoreServeCmd() *cobra.Command {
 			"Limits: --max-conns connections at once (one more gets an error frame and is closed);\n" +
 			"--max-conn-bytes of request frames pinned per connection (appends read and not yet\n" +
 			"answered) before the server stops reading from it; --idle-timeout closes a request\n" +
-			"connection that sends nothing and has nothing pending (0: never; subscriptions exempt).",
+			"connection that sends nothing and has nothing pending (0: never; subscriptions exempt).\n" +
+			"--http ADDR also serves the same log through the HTTP/SSE contract of the http driver\n" +
+			"(DSN http://ADDR/streams/{key}; docs/drivers.md, \"HTTP/SSE: your own CQRS front\").",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -92,6 +95,15 @@ func refstoreServeCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if httpAddr != "" {
+				if _, _, err := net.SplitHostPort(httpAddr); err != nil {
+					return usageErr("refstore serve: --http %q: want host:port, e.g. 127.0.0.1:8080 (port 0 picks a free one)", httpAddr)
+				}
+				if err := serveRefstoreHTTP(ctx, dir, addr, httpAddr, mode, cfg); err != nil {
+					return withCode(exitIncomplete, err)
+				}
+				return nil
+			}
 			if err := serveRefstore(ctx, dir, addr, mode, cfg); err != nil {
 				return withCode(exitIncomplete, err)
 			}
@@ -104,6 +116,7 @@ func refstoreServeCmd() *cobra.Command {
 	c.Flags().IntVar(&maxConns, "max-conns", 1024, "connections served at once")
 	c.Flags().StringVar(&connBytes, "max-conn-bytes", "64MiB", "request bytes one connection may pin before the server stops reading it")
 	c.Flags().DurationVar(&idle, "idle-timeout", 5*time.Minute, "close a request connection idle this long (0: never)")
+	c.Flags().StringVar(&httpAddr, "http", "", "also serve the HTTP/SSE front (http driver contract) on this address, e.g. 127.0.0.1:8080")
 	return c
 }
 

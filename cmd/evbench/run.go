@@ -45,6 +45,7 @@ type runFlags struct {
 	memProfile string
 	omb        string
 	live       liveFlags
+	shard      shardFlags
 }
 
 func init() {
@@ -91,6 +92,7 @@ Exit codes: 0 ok; 1 the delivery check (judged against the scenario's expect) or
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	fl.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the load to this file (go tool pprof)")
 	addLiveFlags(fl, &f.live)
+	addShardFlags(fl, &f.shard)
 	fl.StringVar(&f.omb, "omb", "", "convert and run an OpenMessaging Benchmark workload YAML instead of SCENARIO (as evbench import omb prints it; producerRate: 0 probes for the maximum rate)")
 	rootCmd.AddCommand(cmd)
 }
@@ -148,6 +150,10 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	shard, err := f.shard.config(cmd.Flags(), sc, time.Now())
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
 	if err := runner.CheckFaultsReachable(reg, sc); err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -201,7 +207,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	cfg := runner.Config{
 		Scenario: sc, Driver: f.driver, DSN: dsn, KeepData: f.keepData, Reset: f.reset,
 		Toxiproxy: f.toxiproxy, Seed: f.seed, OutDir: out, Pacer: f.pacer, HeapProfile: f.memProfile,
-		Managed: f.managed, ManagedParams: managedParams,
+		Managed: f.managed, ManagedParams: managedParams, Shard: shard,
 	}
 	if f.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(f.cpuProfile)
@@ -212,6 +218,7 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 	}
 	fmt.Fprintf(stderr, "evbench: running %s on %s (%v, %.0f events scheduled) -> %s\n",
 		sc.Name, f.driver, sc.TotalDuration(), float64(runner.NewSchedule(sc.Load).Total()), out)
+	printShardPlan(stderr, shard, sc)
 	// The live outputs bind their addresses now: a port in use is a usage
 	// error before the store or the load starts.
 	sess, err := startLive(f.live, f.quiet, cmd.OutOrStdout(), stderr)

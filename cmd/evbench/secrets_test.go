@@ -77,11 +77,14 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		run("refstore/unparsable", "refstore", "refstore://u:"+pw+"@[::1", exitUsage, "refstore://xxxxx@[::1"),
 		run("refstore/password parameter", "refstore", "refstore://127.0.0.1:1?password="+pw, exitUsage, "password"),
 
-		run("kafka/userinfo without port", "kafka", "kafka://u:"+pw+"@127.0.0.1", exitUsage, "SASL is not supported"),
-		run("kafka/userinfo bad host", "kafka", "kafka://u:"+pw+"@nohost.invalid:9092", exitUsage, "SASL is not supported"),
+		run("kafka/userinfo without port", "kafka", "kafka://u:"+pw+"@127.0.0.1", exitUsage, "host:port"),
+		run("kafka/userinfo bad host", "kafka", "kafka://u:"+pw+"@nohost.invalid:9092?tls=true", exitIncomplete, "nohost.invalid"),
+		run("kafka/plaintext password", "kafka", "kafka://"+oddUI+"@127.0.0.1:1?tls=false&sasl=scram-sha-512", exitIncomplete, "127.0.0.1:1"),
+		run("kafka/token parameter", "kafka", "kafka://127.0.0.1:1?tls=true&token="+qOdd, exitIncomplete, "127.0.0.1:1"),
+		run("kafka/token without tls", "kafka", "kafka://127.0.0.1:1?token="+qOdd, exitUsage, "without TLS"),
 		run("kafka/bad parameter", "kafka", "kafka://127.0.0.1:1?nosuchparam=1&sasl_password="+pw, exitUsage, "is unknown"),
 		run("kafka/unparsable", "kafka", "kafka://u:"+pw+"@[::1", exitUsage, "kafka://xxxxx@[::1"),
-		run("kafka/escaped password", "kafka", "kafka://"+oddUI+"@127.0.0.1:1", exitUsage, "SASL"),
+		run("kafka/escaped password", "kafka", "kafka://"+oddUI+"@127.0.0.1:1", exitUsage, "without TLS"),
 
 		run("nats/bad host", "nats", "nats://u:"+pw+"@nohost.invalid:4222", exitIncomplete, "nohost.invalid"),
 		run("nats/bad port", "nats", "nats://"+oddUI+"@127.0.0.1:1", exitIncomplete, "127.0.0.1:1"),
@@ -104,6 +107,28 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 
 		run("faulty/bad parameter", "faulty", "faulty://u:"+pw+"@x?fault=nope", exitUsage, "fault="),
 		run("faulty/unparsable", "faulty", "faulty://u:"+pw+"@[::1", exitUsage, "faulty://xxxxx@[::1"),
+
+		run("http/bad port", "http", "http://"+oddUI+"@127.0.0.1:1/streams/{key}", exitIncomplete, "127.0.0.1:1"),
+		run("http/bad parameter", "http", "http://u:"+pw+"@127.0.0.1:1/streams/{key}?nosuchparam=1", exitUsage, "nosuchparam"),
+		run("http/no key in path", "http", "https://u:"+pw+"@127.0.0.1:1/streams", exitUsage, "{key}"),
+		run("http/unparsable", "http", "http://u:"+pw+"@[::1", exitUsage, "http://xxxxx@[::1"),
+
+		run("redis/bad host", "redis", "redis://u:"+pw+"@nohost.invalid:6379", exitIncomplete, "nohost.invalid"),
+		run("redis/bad port", "redis", "redis://"+oddUI+"@127.0.0.1:1", exitIncomplete, "127.0.0.1:1"),
+		run("redis/bad parameter", "redis", "redis://u:"+pw+"@127.0.0.1:1?nosuchparam=1", exitUsage, "nosuchparam"),
+		run("redis/unparsable", "redis", "redis://u:"+pw+"@[::1", exitUsage, "redis://xxxxx@[::1"),
+
+		run("mqtt/bad port", "mqtt", "mqtt://"+oddUI+"@127.0.0.1:1", exitIncomplete, "127.0.0.1:1"),
+		run("mqtt/bad parameter", "mqtt", "mqtt://u:"+pw+"@127.0.0.1:1?nosuchparam=1", exitUsage, "nosuchparam"),
+		run("mqtt/unparsable", "mqtt", "mqtt://u:"+pw+"@[::1", exitUsage, "mqtt://xxxxx@[::1"),
+		run("rabbitmq/bad port", "rabbitmq", "amqp://"+oddUI+"@127.0.0.1:1/?queue=evb-secret", exitIncomplete, "127.0.0.1:1"),
+		run("rabbitmq/bad parameter", "rabbitmq", "amqp://u:"+pw+"@127.0.0.1:1/?nosuchparam=1", exitUsage, "nosuchparam"),
+		run("rabbitmq/unparsable", "rabbitmq", "amqp://u:"+pw+"@[::1", exitUsage, "amqp://xxxxx@[::1"),
+
+		run("pubsub/credentials in DSN", "pubsub", "pubsub://u:"+pw+"@my-project/evbench", exitUsage, "credentials do not go in the DSN"),
+		run("pubsub/bad parameter", "pubsub", "pubsub://my-project/evbench?nosuchparam="+pw, exitUsage, "nosuchparam"),
+		run("sqs/credentials in DSN", "sqs", "sqs://AKIA:"+pw+"@us-east-1/evbench.fifo", exitUsage, "credentials do not go in the DSN"),
+		run("sqs/bad parameter", "sqs", "sqs://us-east-1/evbench.fifo?nosuchparam="+pw, exitUsage, "nosuchparam"),
 
 		{name: "toxiproxy/unreachable", args: append([]string{"run", "burst", "--set", fault, "--toxiproxy", "http://u:" + pw + "@127.0.0.1:1"}, short...), code: exitIncomplete, want: "toxiproxy server"},
 		{name: "toxiproxy/token parameter", args: append([]string{"run", "burst", "--set", fault, "--toxiproxy", "http://127.0.0.1:1/?token=" + qOdd}, short...), code: exitUsage, want: "has a query"},

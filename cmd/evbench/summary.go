@@ -24,6 +24,9 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	if reports.ClientLimited(r) {
 		fmt.Fprintf(w, "  CLIENT LIMITED  evbench was the bottleneck: %s\n", reports.ClientReasons(r))
 	}
+	if reports.Emulated(r) {
+		fmt.Fprintf(w, "  %s\n", reports.EmulatedText)
+	}
 	if r.Events.Sent == 0 && !r.Complete {
 		fmt.Fprintf(w, "  nothing was sent; result written to %s\n", out)
 		return
@@ -125,6 +128,9 @@ func printSummary(w io.Writer, r *measure.Result, out string) {
 	if r.Rebuild != nil {
 		fmt.Fprintf(w, "  rebuild    %d events in %.2fs: %.0f events/s, %.1f MB/s\n",
 			r.Rebuild.Events, r.Rebuild.Seconds, r.Rebuild.EventsPerSec, r.Rebuild.MBPerSec)
+	}
+	if r.RebuildUnsupported != "" {
+		fmt.Fprintf(w, "  rebuild    unsupported: %s\n", r.RebuildUnsupported)
 	}
 	for _, row := range reports.RebuildRows(r) {
 		fmt.Fprintf(w, "  rebuild    %s %s\n", row[0][len("rebuild "):], row[1])

@@ -25,10 +25,18 @@ import (
 // missing rather than hanging. Run the suite with -race: several subtests
 // append from many goroutines.
 func Run(t *testing.T, open func(t *testing.T) drivers.Driver) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, drivers.Driver)
-	}{
+	runTests(t, open, conformanceTests())
+}
+
+// namedTest is one conformance subtest.
+type namedTest struct {
+	name string
+	fn   func(*testing.T, drivers.Driver)
+}
+
+// conformanceTests is the suite Run runs, in order.
+func conformanceTests() []namedTest {
+	return []namedTest{
 		{"AppendPositionsInOrder", testAppendPositions},
 		{"AckedEventRoundTrips", testRoundTrip},
 		{"SubscribeFromStartExactlyOnce", testFromStart},
@@ -45,6 +53,10 @@ func Run(t *testing.T, open func(t *testing.T) drivers.Driver) {
 		{"DeclaresBatchAtomicity", testBatchAtomicity},
 		{"ReportsDurability", testDurability},
 	}
+}
+
+// runTests runs each test on a freshly opened driver.
+func runTests(t *testing.T, open func(t *testing.T) drivers.Driver, tests []namedTest) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d := open(t)

@@ -44,15 +44,25 @@ type Config struct {
 	// retries included, before Append fails. Default 5s. This is what makes a
 	// partitioned broker fail appends instead of hanging them.
 	DeliveryTimeout time.Duration
+	// Security is TLS and SASL (security.go). Default: plaintext, no
+	// authentication.
+	Security Security
 }
 
-var knownParams = []string{"acks", "compression", "consumer", "delivery_timeout", "group", "idempotent", "linger", "partitions", "topic"}
+// knownParams are every parameter ParseDSN accepts, sorted, for the
+// "unknown parameter" error.
+var knownParams = func() []string {
+	p := append([]string{"acks", "compression", "consumer", "delivery_timeout", "group", "idempotent", "linger", "partitions", "topic"}, securityParams...)
+	sort.Strings(p)
+	return p
+}()
 
 // ParseDSN parses kafka://host:9092[,host2:9092]?topic=...&partitions=...
 // Unknown parameters are rejected with the list of known ones, so a typo
-// never silently falls back to a default; so is a user:password, since
-// SASL is not supported yet and credentials must not be ignored silently.
-// Errors show the DSN redacted (drivers.RedactDSN).
+// never silently falls back to a default. user:password@ is SASL PLAIN
+// unless sasl= names another mechanism; TLS and SASL are parsed, and their
+// files loaded, by parseSecurity (security.go). Errors show the DSN
+// redacted (drivers.RedactDSN).
 func ParseDSN(dsn string) (Config, error) {
 	cfg := Config{Topic: "evbench", Partitions: 12, Acks: "all", Consumer: "direct", Group: "evbench", Compression: "none", DeliveryTimeout: 5 * time.Second}
 	shown := drivers.RedactDSN(dsn)
@@ -65,13 +75,6 @@ func ParseDSN(dsn string) (Config, error) {
 	}
 	if u.Scheme != "kafka" {
 		return cfg, fmt.Errorf("kafka: DSN %q: scheme %q; want kafka://host:port (e.g. %s)", shown, u.Scheme, dsnExample)
-	}
-	if u.User != nil {
-		what := "user"
-		if _, ok := u.User.Password(); ok {
-			what = "user:password"
-		}
-		return cfg, fmt.Errorf("kafka: DSN %q: %s given but SASL is not supported yet; remove the userinfo (SASL and TLS come with the managed-Kafka work)", shown, what)
 	}
 	if u.Path != "" && u.Path != "/" {
 		return cfg, fmt.Errorf("kafka: DSN %q: unexpected path %q; put the topic in ?topic=", shown, u.Path)
@@ -152,8 +155,14 @@ func ParseDSN(dsn string) (Config, error) {
 				cfg.DeliveryTimeout = d
 			}
 		default:
+			if isSecurityParam(k) {
+				continue // parseSecurity, below
+			}
 			return cfg, fmt.Errorf("kafka: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
 		}
+	}
+	if cfg.Security, err = parseSecurity(u.User, q); err != nil {
+		return cfg, err
 	}
 	if !idemSet {
 		cfg.Idempotent = cfg.Acks == "all"

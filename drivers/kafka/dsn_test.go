@@ -22,7 +22,7 @@ func TestParseDSN(t *testing.T) {
 		}},
 		{"kafka://h:1?acks=leader", "", func(c Config) bool { return c.Acks == "leader" && !c.Idempotent }},
 		{"kafka://h:1?acks=leader&idempotent=true", "needs acks=all", nil},
-		{"kafka://h:1?topik=x", "known: acks, compression", nil},
+		{"kafka://h:1?topik=x", "known: acks, ca, cert, compression", nil},
 		{"nats://h:1", "scheme", nil},
 		{"kfake://", "leave the DSN empty", nil},
 		{"kafka://h", "host:port", nil},
@@ -36,9 +36,9 @@ func TestParseDSN(t *testing.T) {
 		{"kafka://h:1?linger=5", "unit", nil},
 		{"kafka://h:1?delivery_timeout=10ms", "at least 100ms", nil},
 		{"kafka://h:1?topic=a%20b", "topic name", nil},
-		{"kafka://u:s3cret@h:1", `DSN "kafka://u:xxxxx@h:1": user:password given but SASL is not supported yet`, nil},
-		{"kafka://u:s3cret@h", "SASL is not supported", nil},
-		{"kafka://u@h:1", "user given but SASL", nil},
+		{"kafka://u:s3cret@h:1", "SASL PLAIN without TLS", nil}, // more in dsn_security_test.go
+		{"kafka://u:s3cret@h", "host:port", nil},
+		{"kafka://u@h:1", "a user alone is not enough", nil},
 		{"kafka://u:s3cret@[::1", `"kafka://xxxxx@[::1": missing ']'`, nil},
 	}
 	for _, tc := range tests {
@@ -66,7 +66,7 @@ func TestParseDSN(t *testing.T) {
 // FuzzParseDSN: any input yields a config or an error, never a panic, and
 // a valid config always has a broker and a topic.
 func FuzzParseDSN(f *testing.F) {
-	for _, s := range []string{"kafka://127.0.0.1:9092?topic=evbench", "kafka://a:1,b:2?partitions=3&acks=leader", "kafka://%zz", "kfake://", ""} {
+	for _, s := range []string{"kafka://127.0.0.1:9092?topic=evbench", "kafka://a:1,b:2?partitions=3&acks=leader", "kafka://%zz", "kfake://", "", "kafka://u:p@h:1?tls=true&sasl=scram-sha-512&server_name=x", "kafka://h:1?token=t&tls=false"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, dsn string) {

@@ -24,7 +24,7 @@ const dsnExample = "kafka://127.0.0.1:9092?topic=evbench"
 func init() {
 	drivers.Register(drivers.Registration{
 		Name:        "kafka",
-		Description: "Apache Kafka via franz-go (acks=all, idempotent producer); embedded: kfake",
+		Description: "Apache Kafka via franz-go (acks=all, idempotent producer; TLS, SASL PLAIN/SCRAM/OAUTHBEARER for managed services); embedded: kfake",
 		DSNExample:  dsnExample,
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
@@ -72,6 +72,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		return nil, err
 	}
 	d := &Driver{cfg: cfg, opts: opts}
+	cfg.Security.warn(opts) // security.go
 	d.closeCtx, d.closeFn = context.WithCancel(context.Background())
 	cl, err := d.newClient(d.producerOpts()...)
 	if err != nil {
@@ -84,6 +85,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		if ctx.Err() == nil && pctx.Err() != nil {
 			err = fmt.Errorf("no broker answered within %s", pingTimeout)
 		}
+		err = cfg.Security.explainConnect(err) // security.go
 		return nil, fmt.Errorf("kafka: connect to %s: %w", strings.Join(cfg.Brokers, ","), err)
 	}
 	d.cl = cl
@@ -108,8 +110,8 @@ func (d *Driver) Describe() string {
 	if !d.cfg.Idempotent {
 		idem = "not idempotent"
 	}
-	return fmt.Sprintf("kafka topic %s, %d partitions, acks=%s, %s, compression=%s, linger=%s (broker fsync policy not visible to clients), batch = N independent produces",
-		d.cfg.Topic, d.partitions, d.cfg.Acks, idem, d.cfg.Compression, d.cfg.Linger)
+	return fmt.Sprintf("kafka topic %s, %d partitions, acks=%s, %s, compression=%s, linger=%s, %s (broker fsync policy not visible to clients), batch = N independent produces",
+		d.cfg.Topic, d.partitions, d.cfg.Acks, idem, d.cfg.Compression, d.cfg.Linger, d.cfg.Security.describe())
 }
 
 // Config returns the parsed DSN.
@@ -124,14 +126,22 @@ func (d *Driver) baseOpts() []kgo.Opt {
 	if role == "" {
 		role = "client"
 	}
-	return []kgo.Opt{
+	dial := d.opts.Dialer()
+	if d.cfg.Security.tlsConfig != nil {
+		dial = tlsDial(dial, d.cfg.Security.tlsConfig) // security.go
+	}
+	o := []kgo.Opt{
 		kgo.SeedBrokers(d.cfg.Brokers...),
 		kgo.ClientID("evbench-" + role),
-		kgo.Dialer(boundedDial(d.opts.Dialer(), dialTimeout)),
+		kgo.Dialer(boundedDial(dial, dialTimeout)),
 		kgo.RequestTimeoutOverhead(2 * time.Second),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 200 * time.Millisecond }),
 		kgo.MetadataMinAge(250 * time.Millisecond),
 	}
+	if m := d.cfg.Security.saslMechanism(); m != nil {
+		o = append(o, kgo.SASL(m))
+	}
+	return o
 }
 
 // producerOpts configure a producer that fails instead of hanging.

@@ -10,15 +10,21 @@ import (
 
 // compose is the subset of docker-compose.yml the test checks.
 type compose struct {
-	Services map[string]struct {
-		Image       string            `yaml:"image"`
-		Ports       []string          `yaml:"ports"`
-		Environment map[string]string `yaml:"environment"`
-		Command     []string          `yaml:"command"`
-		Entrypoint  []string          `yaml:"entrypoint"`
-		NetworkMode string            `yaml:"network_mode"`
-		Profiles    []string          `yaml:"profiles"`
-	} `yaml:"services"`
+	Services map[string]service `yaml:"services"`
+}
+
+// service is one compose service, as far as the test checks it.
+type service struct {
+	Image       string            `yaml:"image"`
+	Ports       []string          `yaml:"ports"`
+	Environment map[string]string `yaml:"environment"`
+	Command     []string          `yaml:"command"`
+	Entrypoint  []string          `yaml:"entrypoint"`
+	NetworkMode string            `yaml:"network_mode"`
+	Profiles    []string          `yaml:"profiles"`
+	Healthcheck struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
 }
 
 // TestComposeFile parses the repository's docker-compose.yml and checks
@@ -35,10 +41,14 @@ func TestComposeFile(t *testing.T) {
 		t.Fatalf("docker-compose.yml is not valid YAML for compose: %v", err)
 	}
 	want := map[string]string{ // service -> host port mapping that must exist
-		"postgres":     "127.0.0.1:5432:5432",
-		"nats":         "127.0.0.1:4222:4222",
-		"nats-durable": "127.0.0.1:4223:4222",
-		"kafka":        "127.0.0.1:9092:9092",
+		"postgres":      "127.0.0.1:5432:5432",
+		"nats":          "127.0.0.1:4222:4222",
+		"nats-durable":  "127.0.0.1:4223:4222",
+		"kafka":         "127.0.0.1:9092:9092",
+		"rabbitmq":      "127.0.0.1:5672:5672",
+		"redis":         "127.0.0.1:6379:6379",
+		"redis-durable": "127.0.0.1:6380:6379",
+		"mosquitto":     "127.0.0.1:1883:1883",
 	}
 	for name, port := range want {
 		s, ok := c.Services[name]
@@ -76,6 +86,9 @@ func TestComposeFile(t *testing.T) {
 		if k[key] != v {
 			t.Errorf("kafka: compose %s=%q, provision uses %q", key, k[key], v)
 		}
+	}
+	for _, p := range brokerProblems(c) {
+		t.Error(p)
 	}
 	tp, ok := c.Services["toxiproxy"]
 	if !ok || tp.NetworkMode != "host" || !strings.Contains(tp.Image, "toxiproxy") {

@@ -103,15 +103,15 @@ type Recorder struct {
 
 	clamped atomic.Int64
 
-	mu        sync.Mutex // serialises Roll and the readers below
-	sink      IntervalSink
-	sinkErr   error
-	total     *hdr.Histogram
-	warm      *hdr.Histogram // intervals of the warm-up, kept out of total
+	mu      sync.Mutex // serialises Roll and the readers below
+	sink    IntervalSink
+	sinkErr error
+	total   *hdr.Histogram
+	warm    *hdr.Histogram // intervals of the warm-up, kept out of total
 	// cum is total's counts in the shared geometry, kept from the first
 	// Cumulative call on, so a once-a-second Prometheus histogram costs
 	// one pass over an array instead of a histogram walk that allocates.
-	cum []int64
+	cum       []int64
 	warmUntil int64          // intervals with an index below this are warm-up
 	interval  *hdr.Histogram // reused for every closed interval
 	counts    []int64        // the same, as raw counts for the sink

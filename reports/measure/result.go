@@ -55,6 +55,10 @@ type Result struct {
 	// projections only.
 	CommitRecovery []CommitRecovery `json:"commit_recovery"`
 	Rebuild        *Rebuild         `json:"rebuild,omitempty"`
+	// RebuildUnsupported says why consumers.rebuild: end was not run: the
+	// driver declared that its store keeps no log to replay (a queue, an
+	// MQTT broker); absent when the rebuild ran or was not asked for.
+	RebuildUnsupported string `json:"rebuild_unsupported,omitempty"`
 	// Rebuilds compares full and snapshot+tail rebuilds at each worker
 	// count (consumers.rebuild_workers, snapshot); absent unless asked for.
 	Rebuilds *Rebuilds `json:"rebuilds,omitempty"`
@@ -95,6 +99,14 @@ type Result struct {
 	// SchemaEvolution is what the versions timeline and the canary
 	// measured (events.versions, consumers.canary); absent without them.
 	SchemaEvolution *SchemaEvolution `json:"schema_evolution,omitempty"`
+
+	// Merge is set on a result `evbench merge` combined from shard results
+	// (reports/merge); absent on a run of one process.
+	Merge *MergeInfo `json:"merge,omitempty"`
+
+	// Shard says which part of a sharded run this is (--shard i/N);
+	// absent on an unsharded run.
+	Shard *ShardInfo `json:"shard,omitempty"`
 }
 
 // Outage is one span during which an operation failed: from its first
@@ -153,6 +165,10 @@ type DriverInfo struct {
 	// all-or-nothing (one transaction or record group) or as independent
 	// writes that may land in part; absent when the driver does not say.
 	BatchAtomic *bool `json:"batch_atomic,omitempty"`
+	// Emulated is true when the driver talked to an emulator or fake of a
+	// cloud service (pstest, an SQS emulator): the run checks the driver
+	// and the workload, but its latency figures are not the service's.
+	Emulated bool `json:"emulated,omitempty"`
 }
 
 // EventCounts are the generator's counters. Late events were sent after
@@ -292,6 +308,10 @@ type Delivery struct {
 	Checked bool `json:"checked"`
 	// Projectors is each projector's own view.
 	Projectors []ProjectorDelivery `json:"projectors,omitempty"`
+	// OtherShards counts the events of the same sharded run's other shards
+	// that the projectors read and ignored by ID (the slowest projector's
+	// figure; also counted in each projector's foreign): never a failure.
+	OtherShards int64 `json:"other_shards,omitempty"`
 	// DurableScan is the view of a full read of the store after the run,
 	// taken when the scenario has store faults: what the store kept. Its
 	// lost events are the RPO, and they count in Lost.
@@ -334,6 +354,9 @@ type FaultWindow struct {
 	// errors that surfaced while the fault was active or within a second of
 	// its end: what the fault cost the clients. Append errors count events.
 	Errors map[string]int64 `json:"errors,omitempty"`
+	// InjectedBy names the shard that injected the fault in a sharded run
+	// ("shard 0"); the other shards record the window without injecting it.
+	InjectedBy string `json:"injected_by,omitempty"`
 }
 
 // GateResult is one evaluated gate expression.
@@ -404,7 +427,10 @@ type Environment struct {
 	Arch     string `json:"arch"`
 	CPUs     int    `json:"cpus"`
 	Hostname string `json:"hostname,omitempty"`
-	Version  string `json:"evbench_version"`
+	// Hosts are, on a merged result, every shard's host in shard order
+	// (Hostname then joins the distinct ones with commas).
+	Hosts   []string `json:"hosts,omitempty"`
+	Version string   `json:"evbench_version"`
 }
 
 // ErrorCount groups append or subscribe errors by message.

@@ -1,0 +1,187 @@
+package mqtt
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evbench/evbench/drivers"
+)
+
+// Config is a parsed mqtt:// DSN. Defaults make "mqtt://127.0.0.1:1883"
+// alone a complete configuration.
+type Config struct {
+	// Addr is the broker's host:port (port default 1883).
+	Addr string
+	// User and Password come from the URL userinfo (password redacted in
+	// every message).
+	User, Password string
+	// Topic is the prefix: each event is published to "<Topic>/<key>" and
+	// subscriptions take "<Topic>/#". Default "evbench". Give each run its
+	// own prefix: positions and the head are counted per process and prefix.
+	Topic string
+	// QoS is 1 (default: PUBACK is the commit) or 2 (PUBCOMP is). QoS 0
+	// has no acknowledgement, so nothing could count as committed.
+	QoS byte
+	// Shared, when set, makes every Subscribe a member of the shared
+	// subscription "$share/<Shared>/<Topic>/#": the broker splits the
+	// messages among the group's members instead of giving each all of them.
+	Shared string
+	// Lanes is how many publish lanes split the keys (by hash): one lane
+	// has one publish in flight at a time, which is what keeps per-key and
+	// per-lane order on every broker. Default 64.
+	Lanes int
+	// Conns is how many publishing connections the lanes are spread over
+	// (lane l on connection l mod Conns). A broker caps the publishes in
+	// flight per connection (its receive maximum: Mosquitto's default is
+	// 20), so more lanes than that need more connections. Default 4.
+	Conns int
+	// AckTimeout fails a publish whose PUBACK has not arrived after it.
+	// Default 10s.
+	AckTimeout time.Duration
+	// BrokerConfig is the broker's configuration file, read for the
+	// durability label. Default: the config of a local Mosquitto process
+	// (found under /proc) when the broker is on a loopback address.
+	BrokerConfig string
+}
+
+const (
+	defaultPort  = "1883"
+	maxLanes     = 1024
+	dsnExample   = "mqtt://127.0.0.1:1883/?topic=evbench"
+	defaultTopic = "evbench"
+)
+
+var knownParams = []string{"ack_timeout", "broker_config", "conns", "lanes", "qos", "shared", "topic"}
+
+// ParseDSN parses mqtt://[user:pass@]host[:1883][/]?topic=...&qos=1&shared=...
+// Unknown parameters are rejected with the list of known ones. Errors show
+// the DSN redacted (drivers.RedactDSN).
+func ParseDSN(dsn string) (Config, error) {
+	cfg := Config{Topic: defaultTopic, QoS: 1, Lanes: 64, Conns: 4, AckTimeout: 10 * time.Second}
+	shown := drivers.RedactDSN(dsn)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return cfg, fmt.Errorf("mqtt: DSN %q: %v; want e.g. %s", shown, drivers.ParseReason(err), dsnExample)
+	}
+	switch u.Scheme {
+	case "mqtt", "tcp":
+	case "mqtts", "ssl", "tls", "ws", "wss":
+		return cfg, fmt.Errorf("mqtt: DSN %q: scheme %q is not supported (TLS and websockets are not implemented); use mqtt://host:port", shown, u.Scheme)
+	default:
+		return cfg, fmt.Errorf("mqtt: DSN %q: scheme %q; want mqtt://host:port (e.g. %s)", shown, u.Scheme, dsnExample)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return cfg, fmt.Errorf("mqtt: DSN %q: unexpected path %q; put the topic prefix in ?topic=", shown, u.Path)
+	}
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		cfg.Password, _ = u.User.Password()
+	}
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
+		return cfg, fmt.Errorf("mqtt: DSN %q: no broker host; want e.g. %s", shown, dsnExample)
+	}
+	if strings.Contains(u.Host, ",") {
+		return cfg, fmt.Errorf("mqtt: DSN %q: one broker only (an MQTT client connects to one server)", shown)
+	}
+	if port == "" {
+		port = defaultPort
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return cfg, fmt.Errorf("mqtt: DSN %q: port %q; want 1-65535", shown, port)
+	}
+	cfg.Addr = net.JoinHostPort(host, port)
+
+	q := u.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := q.Get(k)
+		bad := func(want string) error {
+			return fmt.Errorf("mqtt: DSN parameter %s=%q: want %s", k, v, want)
+		}
+		switch k {
+		case "topic":
+			if err := checkTopicPrefix(v); err != nil {
+				return cfg, bad(err.Error())
+			}
+			cfg.Topic = v
+		case "qos":
+			switch v {
+			case "1":
+				cfg.QoS = 1
+			case "2":
+				cfg.QoS = 2
+			case "0":
+				return cfg, bad("1 or 2: QoS 0 is never acknowledged, so no append could be counted as committed")
+			default:
+				return cfg, bad("1 (PUBACK is the commit) or 2 (PUBCOMP is)")
+			}
+		case "shared":
+			if v == "" || strings.ContainsAny(v, "/+# \t") {
+				return cfg, bad("a share group name without '/', '+', '#' or spaces")
+			}
+			cfg.Shared = v
+		case "lanes":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxLanes {
+				return cfg, bad(fmt.Sprintf("a lane count from 1 to %d", maxLanes))
+			}
+			cfg.Lanes = n
+		case "conns":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 64 {
+				return cfg, bad("a connection count from 1 to 64")
+			}
+			cfg.Conns = n
+		case "ack_timeout":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return cfg, bad("a positive duration with a unit, e.g. 10s")
+			}
+			cfg.AckTimeout = d
+		case "broker_config":
+			if v == "" {
+				return cfg, bad("the path of the broker's configuration file, e.g. /etc/mosquitto/mosquitto.conf")
+			}
+			cfg.BrokerConfig = v
+		default:
+			return cfg, fmt.Errorf("mqtt: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+		}
+	}
+	return cfg, nil
+}
+
+// checkTopicPrefix accepts a topic name usable as "<prefix>/<key>" and
+// "<prefix>/#": no wildcards, no leading '$' (reserved for the broker),
+// no empty level.
+func checkTopicPrefix(p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("a topic prefix such as evbench or bench/run1")
+	case strings.ContainsAny(p, "+#\x00"):
+		return fmt.Errorf("a topic prefix without the wildcards '+' and '#'")
+	case strings.HasPrefix(p, "$"):
+		return fmt.Errorf("a topic prefix not starting with '$' (reserved for broker topics such as $SYS and $share)")
+	case strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//"):
+		return fmt.Errorf("a topic prefix without empty levels (no leading, trailing or double '/')")
+	}
+	return nil
+}
+
+// filter is the topic filter a Subscribe takes: every key under the
+// prefix, through the share group when one is configured.
+func (c Config) filter() string {
+	f := c.Topic + "/#"
+	if c.Shared != "" {
+		f = "$share/" + c.Shared + "/" + f
+	}
+	return f
+}

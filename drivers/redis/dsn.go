@@ -1,0 +1,139 @@
+package redis
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/evbench/evbench/drivers"
+)
+
+const dsnExample = "redis://127.0.0.1:6379/0?stream=evbench&shards=1"
+
+// Config is a parsed redis:// (or rediss://, TLS) DSN. Defaults make
+// "redis://127.0.0.1:6379" alone a complete configuration.
+type Config struct {
+	// Addr is host:port (port 6379 when the DSN gives none).
+	Addr string
+	// TLS is true for rediss://: the connection (through the harness
+	// dialer) is wrapped in TLS, verified against the system roots with
+	// the DSN host as server name.
+	TLS bool
+	// User and Password come from the URL userinfo (Redis 6 ACL user, or
+	// ":password" for requirepass). The password is redacted everywhere.
+	User, Password string
+	// DB is the database number from the path (/0, the default).
+	DB int
+	// Stream is the stream key, or with Shards > 1 the prefix of the
+	// shard keys "<stream>:<i>". Default "evbench".
+	Stream string
+	// Shards is the number of streams (= partitions) keys are spread over
+	// by a stable hash of the key (FNV-1a), 1 to 256. Default 1. Every
+	// connection to one stream must use the same count (--reset when
+	// changing it).
+	Shards int
+	// Conns is the number of append lanes: each is one goroutine sending
+	// the appends queued on it as one MULTI/EXEC pipeline; a key always
+	// uses the same lane. Default 2.
+	Conns int
+	// Timeout bounds every command's read and write (an append not
+	// answered by then fails, ambiguous) and each dial. Default 5s.
+	Timeout time.Duration
+}
+
+var knownParams = []string{"conns", "shards", "stream", "timeout"}
+
+// streamKey is the key of shard i.
+func (c Config) streamKey(i int) string {
+	if c.Shards == 1 {
+		return c.Stream
+	}
+	return c.Stream + ":" + strconv.Itoa(i)
+}
+
+// ParseDSN parses redis://[user:pass@]host[:6379][/db]?stream=...&shards=N.
+// Unknown parameters are rejected with the list of known ones. Errors show
+// the DSN redacted (drivers.RedactDSN).
+func ParseDSN(dsn string) (Config, error) {
+	cfg := Config{Stream: "evbench", Shards: 1, Conns: 2, Timeout: 5 * time.Second}
+	shown := drivers.RedactDSN(dsn)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return cfg, fmt.Errorf("redis: DSN %q: %v; want e.g. %s", shown, drivers.ParseReason(err), dsnExample)
+	}
+	switch u.Scheme {
+	case "redis":
+	case "rediss":
+		cfg.TLS = true
+	default:
+		return cfg, fmt.Errorf("redis: DSN %q: scheme %q; want redis://host:port (or rediss:// for TLS), e.g. %s", shown, u.Scheme, dsnExample)
+	}
+	if u.Host == "" {
+		return cfg, fmt.Errorf("redis: DSN %q: no host; want e.g. %s", shown, dsnExample)
+	}
+	if strings.Contains(u.Host, ",") {
+		return cfg, fmt.Errorf("redis: DSN %q: one server only (Redis Cluster and Sentinel are not supported)", shown)
+	}
+	cfg.Addr = u.Host
+	if u.Port() == "" {
+		cfg.Addr = net.JoinHostPort(u.Hostname(), "6379")
+	} else if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
+		return cfg, fmt.Errorf("redis: DSN %q: port %q; want 1-65535", shown, u.Port())
+	}
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		cfg.Password, _ = u.User.Password()
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		n, err := strconv.Atoi(db)
+		if err != nil || n < 0 {
+			return cfg, fmt.Errorf("redis: DSN %q: path %q is not a database number; want /0 (put the stream in ?stream=)", shown, u.Path)
+		}
+		cfg.DB = n
+	}
+	q := u.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := q.Get(k)
+		bad := func(want string) error {
+			return fmt.Errorf("redis: DSN parameter %s=%q: want %s", k, v, want)
+		}
+		switch k {
+		case "stream":
+			if v == "" || strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+				return cfg, bad("a key name without spaces or control characters")
+			}
+			cfg.Stream = v
+		case "shards":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 256 {
+				return cfg, bad("a stream count from 1 to 256")
+			}
+			cfg.Shards = n
+		case "conns":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 64 {
+				return cfg, bad("an append lane count from 1 to 64")
+			}
+			cfg.Conns = n
+		case "timeout":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return cfg, bad("a positive duration with a unit, e.g. 5s")
+			}
+			cfg.Timeout = d
+		default:
+			return cfg, fmt.Errorf("redis: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+		}
+	}
+	return cfg, nil
+}
