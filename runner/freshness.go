@@ -71,15 +71,32 @@ func (f *freshness) slot(scheduled int64) int {
 	return int(b % freshRing)
 }
 
+// index is typ's position, -1 for a type not of this run. A run has a
+// handful of types whose strings are the pool's own (equal pointers
+// compare at once), so a scan beats hashing on the hot path.
+func (f *freshness) index(typ string) int {
+	if len(f.names) > 8 {
+		if i, ok := f.types[typ]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, n := range f.names {
+		if n == typ {
+			return i
+		}
+	}
+	return -1
+}
+
 // acked counts acknowledged events (the generator's hot path: a map
 // lookup and one atomic add).
 func (f *freshness) acked(typ string, scheduled int64) {
 	if f == nil {
 		return
 	}
-	if i, ok := f.types[typ]; ok {
-		r := f.rings[i]
-		r.acked[f.slot(scheduled)].Add(1)
+	if i := f.index(typ); i >= 0 {
+		f.rings[i].acked[f.slot(scheduled)].Add(1)
 	}
 }
 
@@ -88,9 +105,8 @@ func (f *freshness) applied(p int, typ string, scheduled int64) {
 	if f == nil || p >= f.nproj {
 		return
 	}
-	if i, ok := f.types[typ]; ok {
-		r := f.rings[i]
-		r.done[p][f.slot(scheduled)].Add(1)
+	if i := f.index(typ); i >= 0 {
+		f.rings[i].done[p][f.slot(scheduled)].Add(1)
 	}
 }
 

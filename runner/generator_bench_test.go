@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -37,7 +38,8 @@ func BenchmarkGenerator(b *testing.B) {
 			g := &generator{sched: sched, start: start, drv: drv, async: drv, batch: batch, window: 1024,
 				source: src, ledger: l, errs: newErrorCounter(),
 				commit: measure.NewRecorder("commit", start, nil), service: measure.NewRecorder("service_time", start, nil),
-				sendDelay: measure.NewRecorder("send_delay", start, nil)}
+				sendDelay: measure.NewRecorder("send_delay", start, nil), failedLat: measure.NewRecorder("failed", start, nil),
+				outages: newOutageTracker(start), fresh: benchFresh(start, src)}
 			b.ReportAllocs()
 			b.ResetTimer()
 			g.run(context.Background())
@@ -48,4 +50,13 @@ func BenchmarkGenerator(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// benchFresh is the freshness tracker the benchmark runs with; set
+// EVBENCH_BENCH_NOFRESH=1 to measure the generator without it (A/B).
+func benchFresh(start time.Time, src *scenarioSource) *freshness {
+	if os.Getenv("EVBENCH_BENCH_NOFRESH") == "1" {
+		return nil
+	}
+	return newFreshness(start, src.pool.Types(), 1)
 }
