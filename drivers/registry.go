@@ -42,6 +42,11 @@ type Registration struct {
 	// subscription or queue (pubsub subscriptions=N; sqs serves one) to
 	// get every event. dsn is the resolved DSN (embedded stores' included).
 	CheckConsumers func(dsn string, projectors int) error
+	// CheckDeadLetters, when set, says the driver's connections implement
+	// DeadLetterer (consumers.dlq: store) and refuses before load a DSN
+	// whose store has no dead-letter queue (nil when it has one). Nil: the
+	// driver has none, and consumers.dlq: store is refused.
+	CheckDeadLetters func(dsn string) error
 }
 
 var (
@@ -72,6 +77,12 @@ func Register(r Registration) {
 	}
 	if check := r.CheckDSN; check != nil {
 		r.CheckDSN = func(dsn string) error { return ScrubError(check(dsn), dsn) }
+	}
+	if check := r.CheckConsumers; check != nil {
+		r.CheckConsumers = func(dsn string, projectors int) error { return ScrubError(check(dsn, projectors), dsn) }
+	}
+	if check := r.CheckDeadLetters; check != nil {
+		r.CheckDeadLetters = func(dsn string) error { return ScrubError(check(dsn), dsn) }
 	}
 	registry[r.Name] = r
 }

@@ -26,7 +26,11 @@ func HandlingText(r *measure.Result) string {
 		}
 		parts = append(parts, rt)
 	}
-	dlq := fmt.Sprintf("DLQ (%s) %d", h.DLQ, h.DeadLettered)
+	where := h.DLQ
+	if h.DLQ == "store" && h.DLQDetail != "" {
+		where = h.DLQDetail // the store's own queue: name it
+	}
+	dlq := fmt.Sprintf("DLQ (%s) %d", where, h.DeadLettered)
 	if h.Redriven > 0 || h.RedriveFailed > 0 || h.RedriveDuplicates > 0 {
 		dlq += fmt.Sprintf(", redriven %d", h.Redriven)
 		if h.RedriveDuplicates > 0 {

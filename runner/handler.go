@@ -1,8 +1,10 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -34,6 +36,8 @@ type handling struct {
 	scope string // the run's ID, hex: names consumers and DLQ letters
 	pool  *pgxpool.Pool
 	dlq   retry.Sink
+	// dlqDetail names where the letters go, for the result.
+	dlqDetail string
 	// inboxTable, modelTable and dlqTable name the Postgres tables ("" =
 	// the defaults, evbench_inbox, evbench_read_model, evbench_dlq, in the
 	// DSN's schema: add search_path=... to the DSN to move them).
@@ -47,12 +51,20 @@ type handling struct {
 
 	mu       sync.Mutex
 	retryE2E *hdr.Histogram
+
+	// final is consumer_handling as settled right after the redrive, while
+	// the DLQ and the connections it may go over are still open.
+	final *measure.ConsumerHandling
+	// listErr is why the DLQ could not be read for it.
+	listErr error
 }
 
 // openHandling prepares consumer handling before the load starts, so a
-// Postgres that is unreachable or holds an inbox table of the wrong shape
-// is an error before any event is sent. nil when the scenario asks for none.
-func openHandling(ctx context.Context, sc *scenarios.Scenario, runID [8]byte, seed uint64) (*handling, error) {
+// Postgres that is unreachable or holds an inbox table of the wrong shape,
+// or a store without the dead-letter queue consumers.dlq: store asks for,
+// is an error before any event is sent. nil when the scenario asks for
+// none. consumer is the consumers' connection: a store DLQ goes over it.
+func openHandling(ctx context.Context, sc *scenarios.Scenario, runID [8]byte, seed uint64, consumer drivers.Driver) (*handling, error) {
 	c := sc.Consumers
 	if !c.Handling() {
 		return nil, nil
@@ -74,15 +86,25 @@ func openHandling(ctx context.Context, sc *scenarios.Scenario, runID [8]byte, se
 		}
 		h.pool = pool
 	}
-	if c.DLQ == scenarios.DLQPostgres {
+	switch c.DLQ {
+	case scenarios.DLQPostgres:
 		s, err := retry.NewPostgresSink(ctx, h.pool, h.dlqTable, h.scope)
 		if err != nil {
 			h.close()
 			return nil, fmt.Errorf("consumers.dlq: %s", strings.TrimPrefix(err.Error(), "dlq: "))
 		}
 		h.dlq = s
-	} else {
+		h.dlqDetail = "Postgres table " + cmp.Or(h.dlqTable, retry.DefaultDLQTable)
+	case scenarios.DLQStore:
+		s, err := openStoreDLQ(ctx, consumer, h.scope)
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		h.dlq, h.dlqDetail = s, s.Describe()
+	default:
 		h.dlq = retry.NewMemorySink()
+		h.dlqDetail = "in memory (lost with the process)"
 	}
 	for i := 0; i < c.Projectors; i++ {
 		if err := h.addConsumer(ctx, i, seed); err != nil {
@@ -91,6 +113,24 @@ func openHandling(ctx context.Context, sc *scenarios.Scenario, runID [8]byte, se
 		}
 	}
 	return h, nil
+}
+
+// openStoreDLQ opens the store's own dead-letter queue on the consumers'
+// connection, for the run's letters only.
+func openStoreDLQ(ctx context.Context, consumer drivers.Driver, scope string) (*retry.StoreSink, error) {
+	dl, ok := consumer.(drivers.DeadLetterer)
+	if !ok {
+		return nil, refused(fmt.Errorf("consumers.dlq: store: the connection (%T) keeps no dead-letter queue; use consumers.dlq: memory or postgres", consumer))
+	}
+	q, err := dl.DeadLetters(ctx, scope)
+	if err != nil {
+		err = fmt.Errorf("consumers.dlq: store: %w", err)
+		if errors.Is(err, drivers.ErrUnsupported) {
+			err = refused(err)
+		}
+		return nil, err
+	}
+	return retry.NewStoreSink(q), nil
 }
 
 // forProjector is projector id's handler (nil without handling), with the
@@ -263,9 +303,9 @@ func (h *handling) recordRetryE2E(d time.Duration) {
 // and applies it through its projector's handler; a letter that fails again
 // goes back to the DLQ.
 func (h *handling) redriveAll(ctx context.Context, projs []*projector) error {
-	letters, err := h.dlq.Take(ctx)
-	if err != nil {
-		return fmt.Errorf("redrive: %w", err)
+	letters, takeErr := h.dlq.Take(ctx)
+	if takeErr != nil && len(letters) == 0 {
+		return fmt.Errorf("redrive: %w", takeErr)
 	}
 	byName := map[string]*projector{}
 	for _, p := range projs {
@@ -277,7 +317,13 @@ func (h *handling) redriveAll(ctx context.Context, projs []*projector) error {
 	for _, l := range letters {
 		p := byName[l.Consumer]
 		if p == nil {
+			// Not this run's projector (a letter can only name one): back
+			// where it was, never dropped.
 			h.redriveFailed.Add(1)
+			if perr := h.dlq.Put(ctx, l); perr != nil {
+				errs = append(errs, perr)
+			}
+			errs = append(errs, fmt.Errorf("letter %x names consumer %q, which is none of this run's projectors", l.ID, l.Consumer))
 			continue
 		}
 		key, seq := decodeID(&l.ID)
@@ -294,18 +340,41 @@ func (h *handling) redriveAll(ctx context.Context, projs []*projector) error {
 			h.redriven.Add(1)
 		}
 	}
+	if takeErr != nil {
+		errs = append(errs, takeErr) // the letters taken before it were redriven
+	}
 	if len(errs) > 0 {
-		return fmt.Errorf("redrive: %d letter(s) failed: %w", len(errs), errs[0])
+		return fmt.Errorf("redrive: %d error(s): %w", len(errs), errs[0])
 	}
 	return nil
 }
 
+// settleHandling computes consumer_handling once the projectors stopped
+// and the redrive is over: the letters still waiting are read from the DLQ
+// now, before the run closes it (and, for a store DLQ, the consumers'
+// connection).
+func (r *run) settleHandling() {
+	h := r.handling
+	if h == nil || h.final != nil {
+		return
+	}
+	end := r.end
+	if end.IsZero() {
+		end = time.Now()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h.final, h.listErr = h.result(ctx, r.projs, r.start, end)
+}
+
 // result fills consumer_handling after the projectors stopped. notApplied
 // counts distinct delivered events the read models lack; waiting are the
-// letters still in the DLQ whose event the read model lacks.
-func (h *handling) result(ctx context.Context, projs []*projector, start, end time.Time) *measure.ConsumerHandling {
+// letters still in the DLQ whose event the read model lacks. When the DLQ
+// cannot be read, its letters cannot be told from lost events, so none is
+// called unaccounted and the error says why.
+func (h *handling) result(ctx context.Context, projs []*projector, start, end time.Time) (*measure.ConsumerHandling, error) {
 	c := h.cfg
-	out := &measure.ConsumerHandling{Inbox: c.Inbox, DLQ: c.DLQ, Redeliver: c.Redeliver, FailureRate: c.FailureRate,
+	out := &measure.ConsumerHandling{Inbox: c.Inbox, DLQ: c.DLQ, DLQDetail: h.dlqDetail, Redeliver: c.Redeliver, FailureRate: c.FailureRate,
 		DuplicatesDelivered: h.dupDelivered.Load(), DuplicatesDiscarded: h.dupDiscarded.Load(), DuplicatesApplied: h.dupApplied.Load(),
 		Applied: h.applied.Load(), Retries: h.retries.Load(), RetriedEvents: h.retriedEvents.Load(),
 		DeadLettered: h.deadLettered.Load(), DLQErrors: h.dlqErrors.Load(),
@@ -315,7 +384,8 @@ func (h *handling) result(ctx context.Context, projs []*projector, start, end ti
 	h.mu.Unlock()
 
 	waiting := map[string]map[[2]uint64]bool{}
-	if ls, err := h.dlq.List(ctx); err == nil {
+	ls, listErr := h.dlq.List(ctx)
+	if listErr == nil {
 		for _, l := range ls {
 			key, seq := decodeID(&l.ID)
 			if waiting[l.Consumer] == nil {
@@ -330,7 +400,9 @@ func (h *handling) result(ctx context.Context, projs []*projector, start, end ti
 		}
 		missing, explained := p.notApplied(waiting[p.handler.name])
 		out.NotApplied += missing
-		out.Unaccounted += missing - explained
+		if listErr == nil {
+			out.Unaccounted += missing - explained
+		}
 		if p.handler.breaker == nil {
 			continue
 		}
@@ -351,7 +423,10 @@ func (h *handling) result(ctx context.Context, projs []*projector, start, end ti
 		}
 	}
 	out.BreakerOpenS = round3(out.BreakerOpenS)
-	return out
+	if listErr != nil {
+		listErr = fmt.Errorf("the %s DLQ could not be read after the run, so the letters waiting there are not told apart from lost events (consumers.unaccounted is not counted): %w", c.DLQ, listErr)
+	}
+	return out, listErr
 }
 
 // fillHandling adds consumer_handling to the result, the breaker pauses to
@@ -361,14 +436,12 @@ func (r *run) fillHandling(res *measure.Result) {
 	if h == nil {
 		return
 	}
-	end := r.end
-	if end.IsZero() {
-		end = time.Now()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ch := h.result(ctx, r.projs, r.start, end)
+	r.settleHandling() // a run that ended before its drain: the DLQ may be closed by now
+	ch := h.final
 	res.ConsumerHandling = ch
+	if h.listErr != nil {
+		res.Notes = append(res.Notes, h.listErr.Error())
+	}
 	res.Series.Pauses = append(res.Series.Pauses, ch.BreakerPauses...)
 	if ch.NotApplied > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d delivered event(s) were dead-lettered and not redriven: the read model lacks them (consumers.not_applied; set consumers.redrive: true or gate consumers.not_applied == 0 to fail on them)", ch.NotApplied))

@@ -65,7 +65,7 @@ func (r *run) checkDurableConsumer(consumer drivers.Driver) error {
 		return nil
 	}
 	if _, ok := consumer.(drivers.DurableSubscriber); !ok {
-		return fmt.Errorf("consumers.durable: driver %s's connection (%T) implements no drivers.DurableSubscriber; remove consumers.durable", r.cfg.Driver, consumer)
+		return refused(fmt.Errorf("consumers.durable: driver %s's connection (%T) implements no drivers.DurableSubscriber; remove consumers.durable", r.cfg.Driver, consumer))
 	}
 	return nil
 }

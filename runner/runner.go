@@ -267,7 +267,7 @@ func (r *run) execute(ctx context.Context, res *measure.Result) (err error) {
 		consOpts.Dial = ch.Dialer("consumer")
 	}
 
-	if err := checkConsumers(reg, dsn, r.sc); err != nil {
+	if err := checkDSN(reg, dsn, r.sc); err != nil {
 		return err
 	}
 	producer, err := openDriver(ctx, reg, dsn, prodOpts)
@@ -378,7 +378,7 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	if err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
-	if r.handling, err = openHandling(ctx, sc, r.ledger.runID, seed); err != nil {
+	if r.handling, err = openHandling(ctx, sc, r.ledger.runID, seed, consumer); err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	defer r.handling.close()
@@ -540,6 +540,7 @@ func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer,
 	stopConsumers()
 	wg.Wait()
 	r.redriveDLQ(ctx)
+	r.settleHandling()
 	for _, rec := range r.recorders() {
 		rec.Close(time.Now())
 	}

@@ -21,6 +21,7 @@ const (
 	InboxPostgres = "postgres"
 	DLQMemory     = "memory"
 	DLQPostgres   = "postgres"
+	DLQStore      = "store" // the driver's own (drivers.DeadLetterer)
 )
 
 // HandlerRetry is how a failed handler attempt is retried: exponential
@@ -132,9 +133,9 @@ func validateHandlers(p *problems, s *Scenario, total time.Duration) {
 		p.add("consumers.inbox", "unknown inbox %q; use none, memory or postgres", c.Inbox)
 	}
 	switch c.DLQ {
-	case "", DLQMemory, DLQPostgres:
+	case "", DLQMemory, DLQPostgres, DLQStore:
 	default:
-		p.add("consumers.dlq", "unknown DLQ %q; use memory or postgres", c.DLQ)
+		p.add("consumers.dlq", "unknown DLQ %q; use memory, postgres or store (the store's own, e.g. RabbitMQ's <queue>.dlq)", c.DLQ)
 	}
 	needPG := c.Inbox == InboxPostgres || c.DLQ == DLQPostgres
 	switch {

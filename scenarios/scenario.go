@@ -160,9 +160,11 @@ type Consumers struct {
 	// Retry is the handler's retry policy (see HandlerRetry). Default one
 	// attempt, no retry.
 	Retry *HandlerRetry `yaml:"retry,omitempty" json:"retry,omitempty"`
-	// DLQ is where events that exhausted their retries go: memory or
-	// postgres. Default memory.
-	DLQ string `yaml:"dlq,omitempty" json:"dlq,omitempty"`
+	// DLQ is where events that exhausted their retries go: memory,
+	// postgres, or store (the store's own dead-letter queue, over the
+	// consumer's connection: RabbitMQ queue types' <queue>.dlq). Default
+	// memory.
+	DLQ string `yaml:"dlq,omitempty" json:"dlq,omitempty" jsonschema:"enum=memory,enum=postgres,enum=store"`
 	// Breaker is the handler's circuit breaker (see CircuitBreaker).
 	Breaker *CircuitBreaker `yaml:"breaker,omitempty" json:"breaker,omitempty"`
 	// Redrive, when true, replays the DLQ through the (repaired) handler

@@ -136,6 +136,8 @@ func runProbe(cmd *cobra.Command, name string, f probeFlags) error {
 		printProbeSummary(stdout, res, out)
 	}
 	switch {
+	case probeErr != nil && errors.Is(probeErr, runner.ErrRefused):
+		return withCode(exitUsage, probeErr) // the DSN cannot run this scenario: nothing was measured
 	case probeErr != nil && (errors.Is(probeErr, runner.ErrIncomplete) || ctx.Err() != nil):
 		return withCode(exitIncomplete, probeErr)
 	case probeErr != nil:

@@ -235,6 +235,8 @@ func runScenario(cmd *cobra.Command, name string, f runFlags) error {
 		fmt.Fprintf(stderr, "evbench: writing reports: %v\n", writeErr)
 	}
 	switch {
+	case runErr != nil && errors.Is(runErr, runner.ErrRefused):
+		return withCode(exitUsage, runErr) // the DSN cannot run this scenario (result written, incomplete)
 	case runErr != nil:
 		return withCode(exitIncomplete, runErr)
 	case writeErr != nil:

@@ -3,12 +3,11 @@ package httpdriver
 import (
 	"fmt"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 // config is a parsed DSN:
@@ -66,14 +65,9 @@ var knownParams = map[string]string{
 	"poll_limit":    "poll mode: events per GET, 1-100000 (default 1000)",
 }
 
-func knownList() string {
-	names := make([]string, 0, len(knownParams))
-	for k, v := range knownParams {
-		names = append(names, k+" ("+v+")")
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
+// params are the DSN's query parameters, described in the unknown-name
+// error.
+var params = dsnparam.Spec{Driver: "http", Help: knownParams}
 
 // parseDSN validates dsn without connecting; errors show it redacted.
 func parseDSN(dsn string) (config, error) {
@@ -101,69 +95,59 @@ func parseDSN(dsn string) (config, error) {
 		cfg.pass, _ = u.User.Password()
 		cfg.hasAuth = true
 	}
-	for k, vs := range u.Query() {
-		v := vs[len(vs)-1]
-		switch k {
-		case "events", "head":
-			if !strings.HasPrefix(v, "/") {
-				return cfg, fmt.Errorf("http: DSN parameter %s=%q: want a path starting with /", k, v)
+	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
+		switch p.Name {
+		case "events":
+			return endpointPath(p, &cfg.eventsPath)
+		case "head":
+			return endpointPath(p, &cfg.headPath)
+		case "info":
+			return endpointPathOrNone(p, &cfg.infoPath)
+		case "batch":
+			if err := endpointPathOrNone(p, &cfg.batchPath); err != nil {
+				return err
 			}
-			if k == "events" {
-				cfg.eventsPath = v
-			} else {
-				cfg.headPath = v
-			}
-		case "info", "batch":
-			if v != "none" && !strings.HasPrefix(v, "/") {
-				return cfg, fmt.Errorf("http: DSN parameter %s=%q: want a path starting with /, or none", k, v)
-			}
-			if v == "none" {
-				v = ""
-			}
-			if k == "info" {
-				cfg.infoPath = v
-			} else {
-				cfg.batchPath, cfg.batchSet = v, true
-			}
+			cfg.batchSet = true
 		case "mode":
-			if v != "sse" && v != "poll" {
-				return cfg, fmt.Errorf("http: DSN parameter mode=%q: want sse or poll", v)
-			}
-			cfg.mode = v
+			return p.OneOf(&cfg.mode, "sse", "poll")
 		case "proto":
-			if v != "http1" && v != "h2" {
-				return cfg, fmt.Errorf("http: DSN parameter proto=%q: want http1 or h2", v)
-			}
-			cfg.proto = v
-		case "max_inflight", "poll_limit", "coalesce":
-			n, err := strconv.Atoi(v)
-			hi := map[string]int{"max_inflight": 1024, "poll_limit": 100000, "coalesce": 10000}[k]
-			if err != nil || n < 1 || n > hi {
-				return cfg, fmt.Errorf("http: DSN parameter %s=%q: want an integer 1-%d", k, v, hi)
-			}
-			switch k {
-			case "max_inflight":
-				cfg.maxInflight = n
-			case "poll_limit":
-				cfg.pollLimit = n
-			default:
-				cfg.coalesce = n
-			}
-		case "timeout", "poll_interval":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return cfg, fmt.Errorf("http: DSN parameter %s=%q: want a positive duration like 2s", k, v)
-			}
-			if k == "timeout" {
-				cfg.timeout = d
-			} else {
-				cfg.pollEvery = d
-			}
-		default:
-			return cfg, fmt.Errorf("http: DSN parameter %q is unknown; known: %s", k, knownList())
+			return p.OneOf(&cfg.proto, "http1", "h2")
+		case "max_inflight":
+			return p.Int(&cfg.maxInflight, 1, 1024, "an integer 1-1024")
+		case "poll_limit":
+			return p.Int(&cfg.pollLimit, 1, 100000, "an integer 1-100000")
+		case "coalesce":
+			return p.Int(&cfg.coalesce, 1, 10000, "an integer 1-10000")
+		case "timeout":
+			return p.Duration(&cfg.timeout, "a positive duration like 2s")
+		case "poll_interval":
+			return p.Duration(&cfg.pollEvery, "a positive duration like 2s")
 		}
+		return nil
+	})
+	return cfg, err
+}
+
+// endpointPath stores a parameter that must be a path on the DSN's origin.
+func endpointPath(p dsnparam.Param, dst *string) error {
+	if !strings.HasPrefix(p.Value, "/") {
+		return p.Bad("a path starting with /")
 	}
-	return cfg, nil
+	*dst = p.Value
+	return nil
+}
+
+// endpointPathOrNone is endpointPath, or "" for none (the endpoint is not used).
+func endpointPathOrNone(p dsnparam.Param, dst *string) error {
+	switch {
+	case p.Value == "none":
+		*dst = ""
+	case strings.HasPrefix(p.Value, "/"):
+		*dst = p.Value
+	default:
+		return p.Bad("a path starting with /, or none")
+	}
+	return nil
 }
 
 // streamURL is the command URL of key (path-escaped, so a key with '/' or

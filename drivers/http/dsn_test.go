@@ -43,6 +43,10 @@ func TestParseDSNErrors(t *testing.T) {
 		{"http://127.0.0.1:8080/streams/{key}?events=events", "starting with /"},
 		{"http://127.0.0.1:8080/streams/{key}?max_inflight=0", "1-1024"},
 		{"http://127.0.0.1:8080/streams/{key}?timeout=-1s", "positive duration"},
+		{"http://127.0.0.1:8080/streams/{key}?mode=sse&mode=poll", `http: DSN parameter "mode" is given 2 times; give it once`},
+		{"http://127.0.0.1:8080/streams/{key}?coalesce=10001", `http: DSN parameter coalesce="10001": want an integer 1-10000`},
+		{"http://127.0.0.1:8080/streams/{key}?info=info", `http: DSN parameter info="info": want a path starting with /, or none`},
+		{"http://127.0.0.1:8080/streams/{key}?proto=h3", `http: DSN parameter proto="h3": want http1 or h2`},
 		{"http://bob:s3cretpw@127.0.0.1/streams/{key}", "needs a port"},
 	} {
 		_, err := parseDSN(tc.dsn)

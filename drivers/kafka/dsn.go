@@ -2,14 +2,14 @@ package kafka
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 // Config is a parsed kafka:// DSN. Every field has a default so that
@@ -49,13 +49,10 @@ type Config struct {
 	Security Security
 }
 
-// knownParams are every parameter ParseDSN accepts, sorted, for the
-// "unknown parameter" error.
-var knownParams = func() []string {
-	p := append([]string{"acks", "compression", "consumer", "delivery_timeout", "group", "idempotent", "linger", "partitions", "topic"}, securityParams...)
-	sort.Strings(p)
-	return p
-}()
+// params are every parameter ParseDSN accepts, those of security.go
+// included.
+var params = dsnparam.Spec{Driver: "kafka",
+	Names: append([]string{"acks", "compression", "consumer", "delivery_timeout", "group", "idempotent", "linger", "partitions", "topic"}, securityParams...)}
 
 // ParseDSN parses kafka://host:9092[,host2:9092]?topic=...&partitions=...
 // Unknown parameters are rejected with the list of known ones, so a typo
@@ -92,74 +89,52 @@ func ParseDSN(dsn string) (Config, error) {
 		return cfg, fmt.Errorf("kafka: DSN %q: no broker; want e.g. %s", shown, dsnExample)
 	}
 	q := u.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	idemSet := false
-	for _, k := range keys {
-		v := q.Get(k)
-		bad := func(want string) error {
-			return fmt.Errorf("kafka: DSN parameter %s=%q: want %s", k, v, want)
-		}
-		switch k {
+	// The TLS and SASL parameters are known names without a case here:
+	// Walk passes them by, and parseSecurity (below) reads them.
+	err = params.Walk(q, func(p dsnparam.Param) error {
+		switch p.Name {
 		case "topic":
-			if v == "" || strings.ContainsAny(v, "/\\ ") || len(v) > 249 {
-				return cfg, bad("a topic name of [a-zA-Z0-9._-], at most 249 characters")
+			if p.Value == "" || strings.ContainsAny(p.Value, "/\\ ") || len(p.Value) > 249 {
+				return p.Bad("a topic name of [a-zA-Z0-9._-], at most 249 characters")
 			}
-			cfg.Topic = v
+			cfg.Topic = p.Value
 		case "partitions":
-			n, err := strconv.ParseInt(v, 10, 32)
-			if err != nil || n < 1 {
-				return cfg, bad("a whole number >= 1")
+			n := int(cfg.Partitions)
+			if err := p.Int(&n, 1, math.MaxInt32, "a whole number >= 1"); err != nil {
+				return err
 			}
 			cfg.Partitions = int32(n)
 		case "acks":
-			if v != "all" && v != "leader" && v != "none" {
-				return cfg, bad("all, leader or none")
-			}
-			cfg.Acks = v
+			return p.OneOf(&cfg.Acks, "all", "leader", "none")
 		case "idempotent":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return cfg, bad("true or false")
-			}
-			cfg.Idempotent, idemSet = b, true
+			idemSet = true
+			return p.Bool(&cfg.Idempotent)
 		case "consumer":
-			if v != "direct" && v != "group" {
-				return cfg, bad("direct or group")
-			}
-			cfg.Consumer = v
+			return p.OneOf(&cfg.Consumer, "direct", "group")
 		case "group":
-			if v == "" {
-				return cfg, bad("a non-empty consumer group id")
+			if p.Value == "" {
+				return p.Bad("a non-empty consumer group id")
 			}
-			cfg.Group = v
+			cfg.Group = p.Value
 		case "compression":
-			if v != "none" && v != "snappy" && v != "lz4" && v != "zstd" {
-				return cfg, bad("none, snappy, lz4 or zstd")
+			return p.OneOf(&cfg.Compression, "none", "snappy", "lz4", "zstd")
+		case "linger":
+			return p.DurationIn(&cfg.Linger, 0, math.MaxInt64, "a duration with a unit, e.g. 0ms, 5ms or 5s")
+		case "delivery_timeout":
+			d := cfg.DeliveryTimeout
+			if err := p.DurationIn(&d, 0, math.MaxInt64, "a duration with a unit, e.g. 0ms, 5ms or 5s"); err != nil {
+				return err
 			}
-			cfg.Compression = v
-		case "linger", "delivery_timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return cfg, bad("a duration with a unit, e.g. 0ms, 5ms or 5s")
+			if d < 100*time.Millisecond {
+				return p.Bad("at least 100ms")
 			}
-			if k == "linger" {
-				cfg.Linger = d
-			} else {
-				if d < 100*time.Millisecond {
-					return cfg, bad("at least 100ms")
-				}
-				cfg.DeliveryTimeout = d
-			}
-		default:
-			if isSecurityParam(k) {
-				continue // parseSecurity, below
-			}
-			return cfg, fmt.Errorf("kafka: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+			cfg.DeliveryTimeout = d
 		}
+		return nil
+	})
+	if err != nil {
+		return cfg, err
 	}
 	if cfg.Security, err = parseSecurity(u.User, q); err != nil {
 		return cfg, err

@@ -35,6 +35,10 @@ func TestParseDSN(t *testing.T) {
 		{"kafka://h:1?compression=gzip", "snappy", nil},
 		{"kafka://h:1?linger=5", "unit", nil},
 		{"kafka://h:1?delivery_timeout=10ms", "at least 100ms", nil},
+		{"kafka://h:1?delivery_timeout=-1s", `kafka: DSN parameter delivery_timeout="-1s": want a duration with a unit, e.g. 0ms, 5ms or 5s`, nil},
+		{"kafka://h:1?partitions=3000000000", `kafka: DSN parameter partitions="3000000000": want a whole number >= 1`, nil},
+		{"kafka://h:1?compression=gzip", `kafka: DSN parameter compression="gzip": want none, snappy, lz4 or zstd`, nil},
+		{"kafka://h:1?tls=true&token=abc&token=s3cret", `kafka: DSN parameter "token" is given 2 times; give it once`, nil}, // values unshown: one may be a secret
 		{"kafka://h:1?topic=a%20b", "topic name", nil},
 		{"kafka://u:s3cret@h:1", "SASL PLAIN without TLS", nil}, // more in dsn_security_test.go
 		{"kafka://u:s3cret@h", "host:port", nil},

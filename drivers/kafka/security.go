@@ -64,15 +64,6 @@ var securityParams = []string{"ca", "cert", "insecure_skip_verify", "key", "sasl
 // saslMechanisms are the supported SASL mechanisms, as sasl= spells them.
 var saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512", "oauthbearer"}
 
-func isSecurityParam(k string) bool {
-	for _, p := range securityParams {
-		if p == k {
-			return true
-		}
-	}
-	return false
-}
-
 // parseSecurity reads the TLS and SASL settings from the userinfo and the
 // query, checks they make sense together and loads the TLS files, so that
 // a missing CA, a key without a certificate or a typo in the mechanism is

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 // Config is a parsed mqtt:// DSN. Defaults make "mqtt://127.0.0.1:1883"
@@ -56,7 +56,8 @@ const (
 	defaultTopic = "evbench"
 )
 
-var knownParams = []string{"ack_timeout", "broker_config", "conns", "lanes", "qos", "shared", "topic"}
+// params are the DSN's query parameters.
+var params = dsnparam.Spec{Driver: "mqtt", Names: []string{"ack_timeout", "broker_config", "conns", "lanes", "qos", "shared", "topic"}}
 
 // ParseDSN parses mqtt://[user:pass@]host[:1883][/]?topic=...&qos=1&shared=...
 // Unknown parameters are rejected with the list of known ones. Errors show
@@ -96,67 +97,44 @@ func ParseDSN(dsn string) (Config, error) {
 	}
 	cfg.Addr = net.JoinHostPort(host, port)
 
-	q := u.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := q.Get(k)
-		bad := func(want string) error {
-			return fmt.Errorf("mqtt: DSN parameter %s=%q: want %s", k, v, want)
-		}
-		switch k {
+	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
+		switch p.Name {
 		case "topic":
-			if err := checkTopicPrefix(v); err != nil {
-				return cfg, bad(err.Error())
+			if err := checkTopicPrefix(p.Value); err != nil {
+				return p.Bad(err.Error())
 			}
-			cfg.Topic = v
+			cfg.Topic = p.Value
 		case "qos":
-			switch v {
+			switch p.Value {
 			case "1":
 				cfg.QoS = 1
 			case "2":
 				cfg.QoS = 2
 			case "0":
-				return cfg, bad("1 or 2: QoS 0 is never acknowledged, so no append could be counted as committed")
+				return p.Bad("1 or 2: QoS 0 is never acknowledged, so no append could be counted as committed")
 			default:
-				return cfg, bad("1 (PUBACK is the commit) or 2 (PUBCOMP is)")
+				return p.Bad("1 (PUBACK is the commit) or 2 (PUBCOMP is)")
 			}
 		case "shared":
-			if v == "" || strings.ContainsAny(v, "/+# \t") {
-				return cfg, bad("a share group name without '/', '+', '#' or spaces")
+			if p.Value == "" || strings.ContainsAny(p.Value, "/+# \t") {
+				return p.Bad("a share group name without '/', '+', '#' or spaces")
 			}
-			cfg.Shared = v
+			cfg.Shared = p.Value
 		case "lanes":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > maxLanes {
-				return cfg, bad(fmt.Sprintf("a lane count from 1 to %d", maxLanes))
-			}
-			cfg.Lanes = n
+			return p.Int(&cfg.Lanes, 1, maxLanes, fmt.Sprintf("a lane count from 1 to %d", maxLanes))
 		case "conns":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 64 {
-				return cfg, bad("a connection count from 1 to 64")
-			}
-			cfg.Conns = n
+			return p.Int(&cfg.Conns, 1, 64, "a connection count from 1 to 64")
 		case "ack_timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return cfg, bad("a positive duration with a unit, e.g. 10s")
-			}
-			cfg.AckTimeout = d
+			return p.Duration(&cfg.AckTimeout, "a positive duration with a unit, e.g. 10s")
 		case "broker_config":
-			if v == "" {
-				return cfg, bad("the path of the broker's configuration file, e.g. /etc/mosquitto/mosquitto.conf")
+			if p.Value == "" {
+				return p.Bad("the path of the broker's configuration file, e.g. /etc/mosquitto/mosquitto.conf")
 			}
-			cfg.BrokerConfig = v
-		default:
-			return cfg, fmt.Errorf("mqtt: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+			cfg.BrokerConfig = p.Value
 		}
-	}
-	return cfg, nil
+		return nil
+	})
+	return cfg, err
 }
 
 // checkTopicPrefix accepts a topic name usable as "<prefix>/<key>" and

@@ -32,6 +32,8 @@ func TestParseDSN(t *testing.T) {
 		{dsn: "mqtt://127.0.0.1:1883/?lanes=0", wantErr: "lane count"},
 		{dsn: "mqtt://127.0.0.1:1883/?ack_timeout=5", wantErr: "duration"},
 		{dsn: "mqtt://127.0.0.1:1883/?conns=0", wantErr: "connection count"},
+		{dsn: "mqtt://127.0.0.1:1883/?qos=1&qos=2", wantErr: `mqtt: DSN parameter "qos" is given 2 times; give it once`},
+		{dsn: "mqtt://127.0.0.1:1883/?lanes=1025", wantErr: `mqtt: DSN parameter lanes="1025": want a lane count from 1 to 1024`},
 		{dsn: "mqtt://127.0.0.1:1883/?stream=x", wantErr: "known: ack_timeout, broker_config, conns, lanes, qos, shared, topic"},
 		{dsn: "mqtts://127.0.0.1:8883", wantErr: "not supported"},
 		{dsn: "nats://127.0.0.1:4222", wantErr: "want mqtt://"},

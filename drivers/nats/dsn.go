@@ -2,14 +2,14 @@ package nats
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 // Config is a parsed nats:// DSN. Defaults make "nats://127.0.0.1:4222"
@@ -46,7 +46,11 @@ type Config struct {
 	AckTimeout time.Duration
 }
 
-var knownParams = []string{"ack_timeout", "consumer", "dupe_window", "durable", "max_pending", "replicas", "storage", "stream", "subjects"}
+// params are the DSN's query parameters.
+var params = dsnparam.Spec{Driver: "nats", Names: []string{"ack_timeout", "consumer", "dupe_window", "durable", "max_pending", "replicas", "storage", "stream", "subjects"}}
+
+// durationWant is what dupe_window= and ack_timeout= want.
+const durationWant = "a positive duration with a unit, e.g. 2m or 10s"
 
 // prefix is Subjects without the trailing ">": "evbench.".
 func (c Config) prefix() string { return strings.TrimSuffix(c.Subjects, ">") }
@@ -84,69 +88,39 @@ func ParseDSN(dsn string) (Config, error) {
 	if len(cfg.Servers) == 0 {
 		return cfg, fmt.Errorf("nats: DSN %q: no server; want e.g. %s", shown, dsnExample)
 	}
-	q := u.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := q.Get(k)
-		bad := func(want string) error {
-			return fmt.Errorf("nats: DSN parameter %s=%q: want %s", k, v, want)
-		}
-		switch k {
+	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
+		switch p.Name {
 		case "stream":
-			if v == "" || strings.ContainsAny(v, ".*>/\\ \t") {
-				return cfg, bad("a stream name without spaces, '.', '*', '>' or path separators")
+			if p.Value == "" || strings.ContainsAny(p.Value, ".*>/\\ \t") {
+				return p.Bad("a stream name without spaces, '.', '*', '>' or path separators")
 			}
-			cfg.Stream = v
+			cfg.Stream = p.Value
 		case "subjects":
-			p := strings.TrimSuffix(v, ">")
-			if !strings.HasSuffix(v, ".>") || len(p) < 2 || strings.ContainsAny(p, "*> \t") || strings.Contains(p, "..") || strings.HasPrefix(p, ".") {
-				return cfg, bad("a prefix wildcard like evbench.> or bench.run1.>")
+			v := p.Value
+			pre := strings.TrimSuffix(v, ">")
+			if !strings.HasSuffix(v, ".>") || len(pre) < 2 || strings.ContainsAny(pre, "*> \t") || strings.Contains(pre, "..") || strings.HasPrefix(pre, ".") {
+				return p.Bad("a prefix wildcard like evbench.> or bench.run1.>")
 			}
 			cfg.Subjects = v
 		case "storage":
-			if v != "file" && v != "memory" {
-				return cfg, bad("file or memory")
-			}
-			cfg.Storage = v
+			return p.OneOf(&cfg.Storage, "file", "memory")
 		case "replicas":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 5 {
-				return cfg, bad("a replica count from 1 to 5")
-			}
-			cfg.Replicas = n
+			return p.Int(&cfg.Replicas, 1, 5, "a replica count from 1 to 5")
 		case "consumer":
-			if v != "ordered" && v != "durable" {
-				return cfg, bad("ordered or durable")
-			}
-			cfg.Consumer = v
+			return p.OneOf(&cfg.Consumer, "ordered", "durable")
 		case "durable":
-			if v == "" || strings.ContainsAny(v, ".*>/\\ \t") {
-				return cfg, bad("a consumer name without spaces, '.', '*', '>' or path separators")
+			if p.Value == "" || strings.ContainsAny(p.Value, ".*>/\\ \t") {
+				return p.Bad("a consumer name without spaces, '.', '*', '>' or path separators")
 			}
-			cfg.Durable = v
-		case "dupe_window", "ack_timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return cfg, bad("a positive duration with a unit, e.g. 2m or 10s")
-			}
-			if k == "dupe_window" {
-				cfg.DupeWindow = d
-			} else {
-				cfg.AckTimeout = d
-			}
+			cfg.Durable = p.Value
+		case "dupe_window":
+			return p.Duration(&cfg.DupeWindow, durationWant)
+		case "ack_timeout":
+			return p.Duration(&cfg.AckTimeout, durationWant)
 		case "max_pending":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return cfg, bad("a whole number >= 1")
-			}
-			cfg.MaxPending = n
-		default:
-			return cfg, fmt.Errorf("nats: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+			return p.Int(&cfg.MaxPending, 1, math.MaxInt, "a whole number >= 1")
 		}
-	}
-	return cfg, nil
+		return nil
+	})
+	return cfg, err
 }

@@ -33,6 +33,8 @@ func TestParseDSN(t *testing.T) {
 		{"nats://h:1?dupe_window=120", "duration", nil},
 		{"nats://h:1?max_pending=-1", ">= 1", nil},
 		{"nats://h:1?consumer=push", "ordered or durable", nil},
+		{"nats://h:1?stream=a&stream=b", `nats: DSN parameter "stream" is given 2 times; give it once`, nil},
+		{"nats://h:1?replicas=9", `nats: DSN parameter replicas="9": want a replica count from 1 to 5`, nil},
 		{"nats://bob:s3cret@h?stream=x", "host:port", nil},
 	}
 	for _, tc := range tests {

@@ -6,12 +6,12 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 const dsnExample = "pubsub://my-project/evbench?subscriptions=1"
@@ -49,7 +49,8 @@ type Config struct {
 	PublishDelay time.Duration
 }
 
-var knownParams = []string{"ack_deadline", "emulator", "endpoint", "publish_delay", "subscription_prefix", "subscriptions"}
+// params are the DSN's query parameters.
+var params = dsnparam.Spec{Driver: "pubsub", Names: []string{"ack_deadline", "emulator", "endpoint", "publish_delay", "subscription_prefix", "subscriptions"}}
 
 // resourceID is what Pub/Sub accepts as a topic or subscription ID.
 var resourceID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$`)
@@ -82,54 +83,33 @@ func ParseDSN(dsn string) (Config, error) {
 		return cfg, fmt.Errorf("pubsub: DSN %q: topic %q: want a topic ID as the path (3-255 chars, starting with a letter), e.g. %s", shown, cfg.Topic, dsnExample)
 	}
 	cfg.SubscriptionPrefix = cfg.Topic + "-evbench-"
-	q := u.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	emulatorSet := false
-	for _, k := range keys {
-		v := q.Get(k)
-		bad := func(want string) error { return fmt.Errorf("pubsub: DSN parameter %s=%q: want %s", k, v, want) }
-		switch k {
+	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
+		switch p.Name {
 		case "subscription_prefix":
-			if !resourceID.MatchString(v + "0") {
-				return cfg, bad("a subscription ID prefix (starting with a letter; letters, digits, - _ . ~ + %)")
+			if !resourceID.MatchString(p.Value + "0") {
+				return p.Bad("a subscription ID prefix (starting with a letter; letters, digits, - _ . ~ + %)")
 			}
-			cfg.SubscriptionPrefix = v
+			cfg.SubscriptionPrefix = p.Value
 		case "subscriptions":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				return cfg, bad("a whole number from 1 to 100 (one per projector)")
-			}
-			cfg.Subscriptions = n
+			return p.Int(&cfg.Subscriptions, 1, 100, "a whole number from 1 to 100 (one per projector)")
 		case "endpoint":
-			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
-				return cfg, bad("host:port, e.g. 127.0.0.1:8085 (emulator) or us-east1-pubsub.googleapis.com:443")
+			if _, port, err := net.SplitHostPort(p.Value); err != nil || port == "" {
+				return p.Bad("host:port, e.g. 127.0.0.1:8085 (emulator) or us-east1-pubsub.googleapis.com:443")
 			}
-			cfg.Endpoint = v
+			cfg.Endpoint = p.Value
 		case "emulator":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return cfg, bad("true or false")
-			}
-			cfg.Emulator, emulatorSet = b, true
+			emulatorSet = true
+			return p.Bool(&cfg.Emulator)
 		case "publish_delay":
-			dl, err := time.ParseDuration(v)
-			if err != nil || dl <= 0 || dl > time.Second {
-				return cfg, bad("a duration from 1us to 1s, e.g. 1ms")
-			}
-			cfg.PublishDelay = dl
+			return p.DurationIn(&cfg.PublishDelay, time.Nanosecond, time.Second, "a duration from 1us to 1s, e.g. 1ms")
 		case "ack_deadline":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 10 || n > 600 {
-				return cfg, bad("seconds from 10 to 600")
-			}
-			cfg.AckDeadline = n
-		default:
-			return cfg, fmt.Errorf("pubsub: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+			return p.Int(&cfg.AckDeadline, 10, 600, "seconds from 10 to 600")
 		}
+		return nil
+	})
+	if err != nil {
+		return cfg, err
 	}
 	if env := os.Getenv("PUBSUB_EMULATOR_HOST"); env != "" && cfg.Endpoint == "" && !emulatorSet {
 		cfg.Endpoint, cfg.Emulator = env, true

@@ -29,6 +29,9 @@ func TestParseDSN(t *testing.T) {
 		{"pubsub://my-project/evbench?subscriptions=0", "subscriptions"},
 		{"pubsub://my-project/evbench?endpoint=nohost", "host:port"},
 		{"pubsub://my-project/evbench?ack_deadline=5", "ack_deadline"},
+		{"pubsub://my-project/evbench?subscriptions=1&subscriptions=2", `pubsub: DSN parameter "subscriptions" is given 2 times; give it once`},
+		{"pubsub://my-project/evbench?publish_delay=2s", `pubsub: DSN parameter publish_delay="2s": want a duration from 1us to 1s, e.g. 1ms`},
+		{"pubsub://my-project/evbench?emulator=yes", `pubsub: DSN parameter emulator="yes": want true or false`},
 	} {
 		_, err := ParseDSN(tc.dsn)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

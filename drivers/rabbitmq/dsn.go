@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 const dsnExample = "amqp://guest:guest@127.0.0.1:5672/?queue=evbench&type=quorum"
@@ -62,7 +62,8 @@ type Config struct {
 	MaxInFlight int
 }
 
-var knownParams = []string{"confirm_timeout", "dead_letter", "linger", "max_in_flight", "prefetch", "queue", "stream_port", "subscribers", "type"}
+// params are the DSN's query parameters.
+var params = dsnparam.Spec{Driver: "rabbitmq", Names: []string{"confirm_timeout", "dead_letter", "linger", "max_in_flight", "prefetch", "queue", "stream_port", "subscribers", "type"}}
 
 // amqpURL is the DSN amqp091 dials, rebuilt from the parsed fields so no
 // evbench parameter reaches the library.
@@ -120,72 +121,31 @@ func ParseDSN(dsn string) (Config, error) {
 	if v := strings.TrimPrefix(u.Path, "/"); v != "" {
 		cfg.VHost = v
 	}
-	q := u.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := q.Get(k)
-		bad := func(want string) error {
-			return fmt.Errorf("rabbitmq: DSN parameter %s=%q: want %s", k, v, want)
-		}
-		posInt := func(lo, hi int) (int, error) {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < lo || n > hi {
-				return 0, bad(fmt.Sprintf("a whole number from %d to %d", lo, hi))
-			}
-			return n, nil
-		}
-		switch k {
+	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
+		switch p.Name {
 		case "queue":
-			if v == "" || len(v) > 200 || strings.ContainsAny(v, " \t/\\") {
-				return cfg, bad("a queue name of 1-200 characters without spaces or slashes")
+			if p.Value == "" || len(p.Value) > 200 || strings.ContainsAny(p.Value, " \t/\\") {
+				return p.Bad("a queue name of 1-200 characters without spaces or slashes")
 			}
-			cfg.Queue = v
+			cfg.Queue = p.Value
 		case "type":
-			if v != TypeQuorum && v != TypeClassic && v != TypeStream {
-				return cfg, bad("quorum, classic or stream")
-			}
-			cfg.Type = v
+			return p.OneOf(&cfg.Type, TypeQuorum, TypeClassic, TypeStream)
 		case "stream_port":
-			if cfg.StreamPort, err = posInt(1, 65535); err != nil {
-				return cfg, err
-			}
+			return p.Int(&cfg.StreamPort, 1, 65535, "a whole number from 1 to 65535")
 		case "prefetch":
-			if cfg.Prefetch, err = posInt(1, 65535); err != nil {
-				return cfg, err
-			}
+			return p.Int(&cfg.Prefetch, 1, 65535, "a whole number from 1 to 65535")
 		case "subscribers":
-			if cfg.Subscribers, err = posInt(1, 64); err != nil {
-				return cfg, err
-			}
+			return p.Int(&cfg.Subscribers, 1, 64, "a whole number from 1 to 64")
 		case "max_in_flight":
-			if cfg.MaxInFlight, err = posInt(1, 1<<20); err != nil {
-				return cfg, err
-			}
+			return p.Int(&cfg.MaxInFlight, 1, 1<<20, "a whole number from 1 to 1048576")
 		case "dead_letter":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return cfg, bad("true or false")
-			}
-			cfg.DeadLetter = b
+			return p.Bool(&cfg.DeadLetter)
 		case "confirm_timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return cfg, bad("a positive duration with a unit, e.g. 10s")
-			}
-			cfg.ConfirmTimeout = d
+			return p.Duration(&cfg.ConfirmTimeout, "a positive duration with a unit, e.g. 10s")
 		case "linger":
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 || d > time.Second {
-				return cfg, bad("a duration from 0 to 1s with a unit, e.g. 5ms")
-			}
-			cfg.Linger = d
-		default:
-			return cfg, fmt.Errorf("rabbitmq: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+			return p.DurationIn(&cfg.Linger, 0, time.Second, "a duration from 0 to 1s with a unit, e.g. 5ms")
 		}
-	}
-	return cfg, nil
+		return nil
+	})
+	return cfg, err
 }

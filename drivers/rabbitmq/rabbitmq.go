@@ -22,8 +22,9 @@ func init() {
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
 		},
-		CheckDSN:       func(dsn string) error { _, err := ParseDSN(dsn); return err },
-		CheckConsumers: CheckConsumers,
+		CheckDSN:         func(dsn string) error { _, err := ParseDSN(dsn); return err },
+		CheckConsumers:   CheckConsumers,
+		CheckDeadLetters: CheckDeadLetters,
 	})
 }
 

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 const dsnExample = "redis://127.0.0.1:6379/0?stream=evbench&shards=1"
@@ -46,7 +46,8 @@ type Config struct {
 	Timeout time.Duration
 }
 
-var knownParams = []string{"conns", "shards", "stream", "timeout"}
+// params are the DSN's query parameters.
+var params = dsnparam.Spec{Driver: "redis", Names: []string{"conns", "shards", "stream", "timeout"}}
 
 // streamKey is the key of shard i.
 func (c Config) streamKey(i int) string {
@@ -96,44 +97,21 @@ func ParseDSN(dsn string) (Config, error) {
 		}
 		cfg.DB = n
 	}
-	q := u.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := q.Get(k)
-		bad := func(want string) error {
-			return fmt.Errorf("redis: DSN parameter %s=%q: want %s", k, v, want)
-		}
-		switch k {
+	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
+		switch p.Name {
 		case "stream":
-			if v == "" || strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-				return cfg, bad("a key name without spaces or control characters")
+			if p.Value == "" || strings.IndexFunc(p.Value, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+				return p.Bad("a key name without spaces or control characters")
 			}
-			cfg.Stream = v
+			cfg.Stream = p.Value
 		case "shards":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 256 {
-				return cfg, bad("a stream count from 1 to 256")
-			}
-			cfg.Shards = n
+			return p.Int(&cfg.Shards, 1, 256, "a stream count from 1 to 256")
 		case "conns":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 64 {
-				return cfg, bad("an append lane count from 1 to 64")
-			}
-			cfg.Conns = n
+			return p.Int(&cfg.Conns, 1, 64, "an append lane count from 1 to 64")
 		case "timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return cfg, bad("a positive duration with a unit, e.g. 5s")
-			}
-			cfg.Timeout = d
-		default:
-			return cfg, fmt.Errorf("redis: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
+			return p.Duration(&cfg.Timeout, "a positive duration with a unit, e.g. 5s")
 		}
-	}
-	return cfg, nil
+		return nil
+	})
+	return cfg, err
 }

@@ -41,6 +41,8 @@ func TestParseDSNErrors(t *testing.T) {
 		{"redis://127.0.0.1:6379?shards=257", "from 1 to 256"},
 		{"redis://127.0.0.1:6379?conns=x", "conns=\"x\""},
 		{"redis://127.0.0.1:6379?timeout=5", "positive duration with a unit"},
+		{"redis://127.0.0.1:6379?shards=2&shards=3", `redis: DSN parameter "shards" is given 2 times; give it once`},
+		{"redis://127.0.0.1:6379?timeout=0s", `redis: DSN parameter timeout="0s": want a positive duration with a unit, e.g. 5s`},
 		{"redis://127.0.0.1:6379?stream=a%20b", "without spaces"},
 		{"redis://127.0.0.1:6379?stream=", "without spaces"},
 		{"redis://127.0.0.1:6379/evbench", "not a database number"},

@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 // config is a parsed DSN: refstore://host:port[?conns=N&dial_timeout=D].
@@ -24,14 +22,9 @@ var knownParams = map[string]string{
 	"dial_timeout": "dial and handshake timeout, e.g. 2s (default 5s)",
 }
 
-func knownList() string {
-	names := make([]string, 0, len(knownParams))
-	for k, v := range knownParams {
-		names = append(names, k+" ("+v+")")
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
+// params are the DSN's query parameters, described in the unknown-name
+// error.
+var params = dsnparam.Spec{Driver: "refstore", Help: knownParams}
 
 // parseDSN validates dsn; errors show it redacted (drivers.RedactDSN).
 func parseDSN(dsn string) (config, error) {
@@ -47,24 +40,14 @@ func parseDSN(dsn string) (config, error) {
 		return cfg, fmt.Errorf("refstore: DSN %q: unexpected path %q (refstore has one log; remove it)", drivers.RedactDSN(dsn), u.Path)
 	}
 	cfg.addr = u.Host
-	for k, vs := range u.Query() {
-		v := vs[len(vs)-1]
-		switch k {
+	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
+		switch p.Name {
 		case "conns":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 16 {
-				return cfg, fmt.Errorf("refstore: DSN parameter conns=%q: want an integer 1-16", v)
-			}
-			cfg.conns = n
+			return p.Int(&cfg.conns, 1, 16, "an integer 1-16")
 		case "dial_timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return cfg, fmt.Errorf("refstore: DSN parameter dial_timeout=%q: want a positive duration like 2s", v)
-			}
-			cfg.dialTimeout = d
-		default:
-			return cfg, fmt.Errorf("refstore: DSN parameter %q is unknown; known: %s", k, knownList())
+			return p.Duration(&cfg.dialTimeout, "a positive duration like 2s")
 		}
-	}
-	return cfg, nil
+		return nil
+	})
+	return cfg, err
 }

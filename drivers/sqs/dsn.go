@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsnparam"
 )
 
 const dsnExample = "sqs://us-east-1/evbench.fifo"
@@ -35,7 +34,8 @@ type Config struct {
 	Wait int
 }
 
-var knownParams = []string{"emulator", "endpoint", "sns", "visibility_timeout", "wait"}
+// params are the DSN's query parameters.
+var params = dsnparam.Spec{Driver: "sqs", Names: []string{"emulator", "endpoint", "sns", "visibility_timeout", "wait"}}
 
 var (
 	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
@@ -64,51 +64,33 @@ func ParseDSN(dsn string) (Config, error) {
 	if !queueRE.MatchString(cfg.Queue) {
 		return cfg, fmt.Errorf("sqs: DSN %q: queue %q: want a FIFO queue name ending in .fifo (letters, digits, - and _) as the path: only FIFO queues keep per-key order", shown, cfg.Queue)
 	}
-	q := u.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := q.Get(k)
-		bad := func(want string) error { return fmt.Errorf("sqs: DSN parameter %s=%q: want %s", k, v, want) }
-		switch k {
+	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
+		switch p.Name {
 		case "endpoint":
-			e, err := url.Parse(v)
+			e, err := url.Parse(p.Value)
 			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-				return cfg, bad("a URL, e.g. http://127.0.0.1:4100")
+				return p.Bad("a URL, e.g. http://127.0.0.1:4100")
 			}
-			cfg.Endpoint = v
+			cfg.Endpoint = p.Value
 		case "emulator":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return cfg, bad("true or false")
-			}
-			cfg.Emulator = b
+			return p.Bool(&cfg.Emulator)
 		case "visibility_timeout":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 43200 {
-				return cfg, bad("seconds from 1 to 43200")
-			}
-			cfg.Visibility = n
+			return p.Int(&cfg.Visibility, 1, 43200, "seconds from 1 to 43200")
 		case "wait":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 20 {
-				return cfg, bad("long-poll seconds from 0 to 20")
-			}
-			cfg.Wait = n
+			return p.Int(&cfg.Wait, 0, 20, "long-poll seconds from 0 to 20")
 		case "sns":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return cfg, bad("true or false")
+			var sns bool
+			if err := p.Bool(&sns); err != nil {
+				return err
 			}
-			if b {
-				return cfg, fmt.Errorf("sqs: DSN parameter sns=true: SNS fan-out (one FIFO queue per projector) is not built yet; run with one projector and no sns parameter")
+			if sns {
+				return fmt.Errorf("sqs: DSN parameter sns=true: SNS fan-out (one FIFO queue per projector) is not built yet; run with one projector and no sns parameter")
 			}
-		default:
-			return cfg, fmt.Errorf("sqs: DSN parameter %q is unknown; known: %s", k, strings.Join(knownParams, ", "))
 		}
+		return nil
+	})
+	if err != nil {
+		return cfg, err
 	}
 	if cfg.Emulator && cfg.Endpoint == "" {
 		return cfg, fmt.Errorf("sqs: DSN %q: emulator=true needs endpoint=URL (e.g. http://127.0.0.1:4100)", shown)

@@ -4,8 +4,11 @@ package measure
 // redeliver, failure_rate, retry, dlq, breaker, redrive): present only when
 // the scenario asked for any of it. Counts are summed over projectors.
 type ConsumerHandling struct {
-	Inbox       string  `json:"inbox"`     // none | memory | postgres
-	DLQ         string  `json:"dlq_store"` // memory | postgres
+	Inbox string `json:"inbox"`     // none | memory | postgres
+	DLQ   string `json:"dlq_store"` // memory | postgres | store
+	// DLQDetail names where the letters went: "in memory", the Postgres
+	// table, or the store's own queue (RabbitMQ: "<queue>.dlq").
+	DLQDetail   string  `json:"dlq_detail,omitempty"`
 	Redeliver   float64 `json:"redeliver"`
 	FailureRate float64 `json:"failure_rate"`
 	// DuplicatesDelivered are deliveries of an event the projector had been

@@ -70,6 +70,10 @@ type hlogMerge struct {
 	// warm is the merged histogram of the intervals that start within the
 	// warm-up (second index below warmupS); nil without a warm-up.
 	warm *hdr.Histogram
+	// total is the merged histogram of the intervals after the warm-up:
+	// what a recorder's Total holds, for metrics whose whole-run histogram
+	// result.json does not keep (the outbox's relay lag).
+	total *hdr.Histogram
 }
 
 // mergeHlog merges the interval log name (e.g. commit.hlog) of every shard
@@ -102,7 +106,7 @@ func mergeHlog(shards []*shard, name, out string, start time.Time, warmupS int64
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	res := &hlogMerge{}
+	res := &hlogMerge{total: measure.NewHistogram()}
 	if warmupS > 0 {
 		res.warm = measure.NewHistogram()
 	}
@@ -142,6 +146,8 @@ func mergeHlog(shards []*shard, name, out string, start time.Time, warmupS int64
 		acc.SetEndTimeMs(base + k*1000 + endMs)
 		if res.warm != nil && k < warmupS {
 			res.warm.Merge(acc)
+		} else if k >= warmupS {
+			res.total.Merge(acc)
 		}
 		if err := w.WriteInterval(acc, nil); err != nil {
 			w.Close()

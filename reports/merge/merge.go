@@ -60,6 +60,9 @@ type merger struct {
 	out    string
 	start  time.Time // the earliest shard's start: 0 s of the merged clock
 	notes  []string
+	// logTotals are, by interval log name, the merged intervals after the
+	// warm-up (intervalLogs).
+	logTotals map[string]*hdr.Histogram
 }
 
 // shift is how many seconds after the merged start shard s started: add
@@ -120,6 +123,7 @@ func (m *merger) merge(missing []int) (*measure.Result, error) {
 	m.client(res)
 	m.environment(res)
 	m.rest(res)
+	m.sections(res)
 
 	info := &measure.MergeInfo{Shards: len(m.shards), Count: m.shards[0].meta.Count, RunID: m.shards[0].meta.RunID, Missing: missing}
 	m.each(func(s *shard, _ *measure.Result) {
@@ -267,9 +271,16 @@ func (m *merger) intervalLogs(res *measure.Result) error {
 		if err != nil {
 			return err
 		}
-		if hm != nil && hm.warm != nil {
+		if hm == nil {
+			continue
+		}
+		if hm.warm != nil {
 			warmHists[name] = hm.warm
 		}
+		if m.logTotals == nil {
+			m.logTotals = map[string]*hdr.Histogram{}
+		}
+		m.logTotals[name] = hm.total
 	}
 	if warm != nil {
 		warm.Commit = measure.Summarize(warmHists[measure.HlogNames["commit"]])

@@ -114,19 +114,11 @@ func (m *merger) environment(res *measure.Result) {
 	res.Environment = e
 }
 
-// rest merges the rebuild and freshness figures and names the sections
-// the merge does not combine, so their absence is never silent.
+// rest merges the rebuild and freshness figures and the shards' notes
+// (the optional sections are merged by sections).
 func (m *merger) rest(res *measure.Result) {
-	var unmerged []string
-	seen := map[string]bool{}
 	noteShards := map[string][]int{}
 	var noteOrder []string
-	skip := func(name string, present bool) {
-		if present && !seen[name] {
-			seen[name] = true
-			unmerged = append(unmerged, name)
-		}
-	}
 	m.each(func(s *shard, r *measure.Result) {
 		if rb := r.Rebuild; rb != nil {
 			if res.Rebuild == nil {
@@ -149,12 +141,6 @@ func (m *merger) rest(res *measure.Result) {
 			res.Freshness[i].MaxS = max(res.Freshness[i].MaxS, f.MaxS)
 			res.Freshness[i].P95S = max(res.Freshness[i].P95S, f.P95S)
 		}
-		skip("rebuilds", r.Rebuilds != nil)
-		skip("consumer_handling", r.ConsumerHandling != nil)
-		skip("outbox", r.Outbox != nil)
-		skip("concurrency", r.Concurrency != nil)
-		skip("schema_evolution", r.SchemaEvolution != nil)
-		skip("consumer_restarts", len(r.ConsumerRestarts) > 0)
 		for _, n := range r.Notes {
 			if _, ok := noteShards[n]; !ok {
 				noteOrder = append(noteOrder, n)
@@ -172,15 +158,13 @@ func (m *merger) rest(res *measure.Result) {
 	if len(res.Freshness) > 0 {
 		m.notef("freshness per type is the worst shard's (max and p95 of per-second worst ages)")
 	}
-	if len(unmerged) > 0 {
-		m.notef("not merged (see each shard's result.json): %s", strings.Join(unmerged, ", "))
-	}
 }
 
 // judge evaluates the scenario's gates on the merged figures. Steady-state
 // checks were judged on each shard's own window: one passes only if it
 // passed on every shard, with the first failing shard's value. The run
-// passes when complete, delivered and every gate passed.
+// passes when complete, delivered, its rebuilds matched and every gate
+// passed.
 func (m *merger) judge(res *measure.Result, first *measure.Result) {
 	var exprs []string
 	for _, g := range first.Gates {
@@ -200,7 +184,10 @@ func (m *merger) judge(res *measure.Result, first *measure.Result) {
 		})
 		res.SteadyState = append(res.SteadyState, merged)
 	}
-	res.Passed = res.Complete && res.Delivery.OK
+	// A rebuilt read model that differed from the live one failed its
+	// shard whatever the gates said (runner's judgeRebuilds): it fails the
+	// merged run too.
+	res.Passed = res.Complete && res.Delivery.OK && (res.Rebuilds == nil || res.Rebuilds.DigestOK)
 	for _, g := range append(slices.Clone(res.Gates), res.SteadyState...) {
 		if !g.Pass {
 			res.Passed = false

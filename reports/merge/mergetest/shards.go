@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -40,7 +41,22 @@ type Shard struct {
 	// Fault adds the same latency fault at 2 s (on the merged clock) to
 	// the result, as the lead shard's faults are recorded by every shard.
 	Fault bool
+	// Outbox records a relay lag per sample into RelayLagHlog through a
+	// real Recorder (the reference's "relay_lag" gets every raw value) and
+	// sets the result's outbox section from it.
+	Outbox bool
+	// Lead is the shard that injects the faults (shard.lead).
+	Lead int
+	// Gates are evaluated on the result besides the default two.
+	Gates []string
+	// Edit, when set, changes the result before its gates and verdict
+	// are judged and it is written: a test's section figures.
+	Edit func(r *measure.Result)
 }
+
+// RelayLagHlog is the interval log of the outbox's relay lag a run with
+// an outbox writes (the runner's name for it).
+const RelayLagHlog = "relay_lag.hlog"
 
 // Reference holds one histogram per metric fed every raw sample written
 // after the warm-up, and "warmup/<metric>" ones of the warm-up's samples.
@@ -49,7 +65,7 @@ type Reference map[string]*hdr.Histogram
 // NewReference returns empty histograms of the shared geometry.
 func NewReference() Reference {
 	ref := Reference{}
-	for _, m := range Metrics {
+	for _, m := range append(slices.Clone(Metrics), "relay_lag") {
 		ref[m] = measure.NewHistogram()
 		ref["warmup/"+m] = measure.NewHistogram()
 	}
@@ -81,8 +97,16 @@ func Write(dir string, sh Shard, ref Reference) (*measure.Result, error) {
 	r.Notes = []string{"synthetic shard written by mergetest"}
 	var recs []*measure.Recorder
 	var logs []*measure.HlogWriter
-	for _, name := range Metrics {
-		w, err := measure.CreateHlog(filepath.Join(dir, measure.HlogNames[name]), start)
+	names := slices.Clone(Metrics)
+	if sh.Outbox {
+		names = append(names, "relay_lag")
+	}
+	for _, name := range names {
+		file := measure.HlogNames[name]
+		if name == "relay_lag" {
+			file = RelayLagHlog
+		}
+		w, err := measure.CreateHlog(filepath.Join(dir, file), start)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +120,7 @@ func Write(dir string, sh Shard, ref Reference) (*measure.Result, error) {
 	record := func(i int, d time.Duration) {
 		recs[i].Record(d)
 		v := max(int64(d), measure.HistLowest)
-		key := Metrics[i]
+		key := names[i]
 		if sec < sh.WarmupS {
 			key = "warmup/" + key
 		}
@@ -112,6 +136,9 @@ func Write(dir string, sh Shard, ref Reference) (*measure.Result, error) {
 			record(1, d*9/10)
 			record(2, 2*d+time.Duration(rng.Intn(5_000_000)))
 			record(3, d/10)
+			if sh.Outbox {
+				record(4, 3*d+time.Duration(rng.Intn(2_000_000)))
+			}
 			n++
 		}
 		for _, rc := range recs {
@@ -128,7 +155,7 @@ func Write(dir string, sh Shard, ref Reference) (*measure.Result, error) {
 			return nil, err
 		}
 	}
-	if err := measure.FillHistograms(r, recs...); err != nil {
+	if err := measure.FillHistograms(r, recs[:len(Metrics)]...); err != nil {
 		return nil, err
 	}
 	r.Commit, r.ServiceTime = measure.Summarize(recs[0].Total()), measure.Summarize(recs[1].Total())
@@ -148,9 +175,19 @@ func Write(dir string, sh Shard, ref Reference) (*measure.Result, error) {
 	if sh.WarmupS > 0 {
 		r.Warmup = &measure.Warmup{Seconds: float64(sh.WarmupS), Acked: int64(sh.WarmupS * sh.Rate), OfferedRate: float64(sh.Rate), AchievedRate: float64(sh.Rate)}
 	}
-	r.Gates = measure.EvaluateGates(r, []string{"commit.p99 < 1h", "delivery.lost == 0"}, nil)
-	r.Passed = true
-	r.Shard = &measure.ShardInfo{Index: sh.Index, Count: sh.Count, RunID: sh.RunID, StartAt: measuretest.Start, Barrier: sh.Barrier}
+	if sh.Outbox {
+		r.Outbox = &measure.Outbox{Relays: 2, Batch: 100, IntervalMS: 10, Prefix: fmt.Sprintf("evbox_%d", sh.Index),
+			CommandCommit: r.Commit, RelayLag: measure.Summarize(recs[4].Total()), Published: n, Batches: n / 100}
+	}
+	r.Shard = &measure.ShardInfo{Index: sh.Index, Count: sh.Count, RunID: sh.RunID, StartAt: measuretest.Start, Barrier: sh.Barrier, Lead: sh.Lead}
+	if sh.Edit != nil {
+		sh.Edit(r)
+	}
+	r.Gates = measure.EvaluateGates(r, append([]string{"commit.p99 < 1h", "delivery.lost == 0"}, sh.Gates...), nil)
+	r.Passed = r.Complete && r.Delivery.OK && (r.Rebuilds == nil || r.Rebuilds.DigestOK)
+	for _, g := range r.Gates {
+		r.Passed = r.Passed && g.Pass
+	}
 	if err := measure.WriteResult(filepath.Join(dir, measure.ResultFile), r); err != nil {
 		return nil, err
 	}
