@@ -148,3 +148,24 @@ func TestStoreDLQRefused(t *testing.T) {
 		t.Errorf("the refusal took %v: it must come before the load", d)
 	}
 }
+
+// TestPostgresDLQWaitingLettersAccounted: letters left in a Postgres DLQ
+// (no redrive) are found there after the run, not called unaccounted. They
+// were, and the run failed, while the result was computed after the DLQ's
+// pool had closed.
+func TestPostgresDLQWaitingLettersAccounted(t *testing.T) {
+	drivertest.RequireService(t, "postgres", "127.0.0.1:5432")
+	out := t.TempDir()
+	code, _, stderr := runCLI(t, "run", "flaky-consumer", "--duration", "3s", "--out", out, "--quiet",
+		"--set", "consumers.dlq=postgres", "--set", "consumers.postgres_dsn=postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+		"--set", "consumers.failure_rate=0.2", "--set", "consumers.fail_types=[]", "--set", "consumers.fail_during=[]",
+		"--set", "consumers.retry.attempts=2", "--set", "consumers.breaker=null", "--set", "consumers.redrive=false", "--set", "gates=[]")
+	res, err := measure.ReadResult(filepath.Join(out, measure.ResultFile))
+	if err != nil {
+		t.Fatalf("exit %d, stderr %q: %v", code, stderr, err)
+	}
+	h := res.ConsumerHandling
+	if code != 0 || h == nil || h.NotApplied == 0 || h.Unaccounted != 0 {
+		t.Fatalf("exit %d, stderr %q, consumer_handling %+v; want exit 0, letters not applied and none unaccounted", code, stderr, h)
+	}
+}
