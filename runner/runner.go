@@ -363,6 +363,12 @@ func randomRunID() (id [8]byte) {
 func (r *run) load(ctx context.Context, res *measure.Result, producer, consumer, control drivers.Driver, from drivers.Cursor) error {
 	sc := r.sc
 	r.sched = NewSchedule(sc.Load)
+	if r.shard != nil {
+		// The whole profile, every N-th event: the shards interleave and
+		// together send exactly what one run would.
+		sh := r.shard.cfg
+		r.sched = NewSchedule(r.shard.whole.Load).Stride(sh.Index, sh.Count)
+	}
 	if err := CheckCapacity(sc); err != nil {
 		return err
 	}

@@ -18,6 +18,12 @@ type Schedule struct {
 	// span is when the offer ends: dur, or earlier when load.events caps
 	// the profile (the instant its last event is due).
 	span time.Duration
+	// phase and stride make this one shard's part of the profile (Stride):
+	// its events are the profile's phase, phase+stride, phase+2*stride...,
+	// so the shards interleave and together send exactly the profile.
+	// stride 1 is the whole profile.
+	phase, stride int64
+	part          int64 // the number of this part's events
 }
 
 // segment is a linear ramp from rate a to rate b over [t0, t0+T) seconds,
@@ -34,7 +40,7 @@ func (s segment) count(tau float64) float64 {
 // NewSchedule builds the schedule of a load profile, capped at load.events
 // when that is set.
 func NewSchedule(l scenarios.Load) *Schedule {
-	sch := &Schedule{}
+	sch := &Schedule{stride: 1}
 	rate := l.Start
 	t, n := 0.0, 0.0
 	add := func(to float64, over time.Duration) {
@@ -62,11 +68,26 @@ func NewSchedule(l scenarios.Load) *Schedule {
 		sch.total = l.Events
 		sch.span = sch.timeOf(float64(l.Events))
 	}
+	sch.part = sch.total
 	return sch
 }
 
-// Total is the number of events the profile schedules.
-func (s *Schedule) Total() int64 { return s.total }
+// Stride makes the schedule shard i of n's part of the profile: the
+// profile's events i, i+n, i+2n... at their own instants. Dividing the
+// rate by n instead would put every shard's k-th event at the same
+// instant (n at once, then a gap) and round each shard's count down.
+func (s *Schedule) Stride(i, n int) *Schedule {
+	c := *s
+	c.phase, c.stride = int64(i), int64(max(n, 1))
+	c.part = 0
+	if s.total > c.phase {
+		c.part = (s.total - c.phase + c.stride - 1) / c.stride
+	}
+	return &c
+}
+
+// Total is the number of events the schedule (its part) holds.
+func (s *Schedule) Total() int64 { return s.part }
 
 // Duration is the length of the profile.
 func (s *Schedule) Duration() time.Duration { return s.dur }
@@ -80,7 +101,7 @@ func (s *Schedule) OfferedRate() float64 {
 	if s.span <= 0 {
 		return 0
 	}
-	return float64(s.total) / s.span.Seconds()
+	return float64(s.part) / s.span.Seconds()
 }
 
 // timeOf is the instant N(t) reaches n (the profile's end when it never does).
@@ -94,9 +115,16 @@ func (s *Schedule) timeOf(n float64) time.Duration {
 }
 
 // CountAt is N(t): how many arrivals are due at or before t (fractional),
-// never more than Total.
+// never more than Total. A part's is its share of the profile's.
 func (s *Schedule) CountAt(t time.Duration) float64 {
-	return math.Min(s.countAt(t), float64(s.total))
+	n := math.Min(s.countAt(t), float64(s.total))
+	switch {
+	case s.stride <= 1:
+		return n
+	case n >= float64(s.total):
+		return float64(s.part) // the fraction below would fall short by up to 1
+	}
+	return math.Min(math.Max((n-float64(s.phase))/float64(s.stride), 0), float64(s.part))
 }
 
 func (s *Schedule) countAt(t time.Duration) float64 {
@@ -122,7 +150,7 @@ func (s *Schedule) RateAt(t time.Duration) float64 {
 	sec := t.Seconds()
 	for _, seg := range s.segs {
 		if sec < seg.t0+seg.T {
-			return seg.a + (seg.b-seg.a)*(sec-seg.t0)/seg.T
+			return (seg.a + (seg.b-seg.a)*(sec-seg.t0)/seg.T) / float64(s.stride)
 		}
 	}
 	return 0
@@ -138,13 +166,13 @@ type Cursor struct {
 // Cursor starts a walk at event 0.
 func (s *Schedule) Cursor() *Cursor { return &Cursor{s: s} }
 
-// Next returns the due time of the next event and its number, or ok=false
-// when the schedule is exhausted.
+// Next returns the due time of the next event and its number (in the
+// part: 0, 1, 2...), or ok=false when the schedule is exhausted.
 func (c *Cursor) Next() (at time.Duration, n int64, ok bool) {
-	if c.n >= c.s.total {
+	if c.n >= c.s.part {
 		return 0, c.n, false
 	}
-	target := float64(c.n)
+	target := float64(c.s.phase + c.n*c.s.stride)
 	for c.seg < len(c.s.segs) {
 		seg := c.s.segs[c.seg]
 		need := target - seg.n0

@@ -131,3 +131,64 @@ func TestRunClockIgnoresWallSteps(t *testing.T) {
 		t.Fatalf("e2e %v, want 150ms", e2e)
 	}
 }
+
+// TestStrideInterleaves: the N parts of a profile hold exactly its events
+// at exactly its instants, each part every N-th of them, so shards
+// interleave and sum to the whole: 10400 events in 3 parts are 10400, not
+// 3 x floor(10400/3) = 10398, and never three at one instant.
+func TestStrideInterleaves(t *testing.T) {
+	loads := []scenarios.Load{
+		{Start: 1040, Duration: dur(10 * time.Second)},
+		{Start: 10, Stages: []scenarios.Stage{{To: 900, Over: dur(4 * time.Second)}, {To: 900, Over: dur(2 * time.Second)}, {To: 50, Over: dur(3 * time.Second)}}},
+		{Start: 100, Duration: dur(10 * time.Second), Events: 101},
+	}
+	for li, l := range loads {
+		whole := NewSchedule(l)
+		var want []time.Duration
+		for c := whole.Cursor(); ; {
+			at, _, ok := c.Next()
+			if !ok {
+				break
+			}
+			want = append(want, at)
+		}
+		for _, n := range []int{1, 2, 3, 7} {
+			got := make([]time.Duration, len(want))
+			var total int64
+			var rate float64
+			for i := 0; i < n; i++ {
+				part := whole.Stride(i, n)
+				total += part.Total()
+				rate += part.RateAt(time.Second)
+				if end := part.CountAt(whole.Duration() + time.Second); end != float64(part.Total()) {
+					t.Errorf("load %d, part %d/%d: CountAt(end) = %v, want its Total %d", li, i, n, end, part.Total())
+				}
+				k := int64(0)
+				for c := part.Cursor(); ; k++ {
+					at, local, ok := c.Next()
+					if !ok {
+						break
+					}
+					if local != k {
+						t.Fatalf("load %d, part %d/%d: event number %d, want %d", li, i, n, local, k)
+					}
+					got[int64(i)+k*int64(n)] = at
+				}
+				if k != part.Total() {
+					t.Errorf("load %d, part %d/%d: cursor gave %d events, Total says %d", li, i, n, k, part.Total())
+				}
+			}
+			if total != whole.Total() {
+				t.Errorf("load %d, %d parts: %d events together, want the whole's %d", li, n, total, whole.Total())
+			}
+			if math.Abs(rate-whole.RateAt(time.Second)) > 1e-9 {
+				t.Errorf("load %d, %d parts: rates sum to %v, want %v", li, n, rate, whole.RateAt(time.Second))
+			}
+			for j := range want {
+				if got[j] != want[j] {
+					t.Fatalf("load %d, %d parts: event %d at %v, want the whole's %v", li, n, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}
