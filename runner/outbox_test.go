@@ -187,6 +187,10 @@ outbox: {dsn: "postgres://%s/test", prefix: %s}
 	if res.Delivery.Lost != 0 || o.Unsent != 0 {
 		t.Errorf("lost %d events, %d rows unsent", res.Delivery.Lost, o.Unsent)
 	}
+	// The fault's recovery is the relay lag's: command commits never saw it.
+	if len(res.CommitRecovery) != 1 || !strings.Contains(res.CommitRecovery[0].Cause, "outbox relay lag") || res.CommitRecovery[0].ThresholdMS >= lagDuring {
+		t.Errorf("commit_recovery %+v; want one entry measured on the relay lag (threshold below the %.0f ms it reached)", res.CommitRecovery, lagDuring)
+	}
 }
 
 // TestOutboxWithoutPostgresDSN: a scenario built without a DSN fails before

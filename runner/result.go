@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -252,21 +253,30 @@ func (r *run) catchUps(samples []lagSample, faults []measure.FaultWindow) []meas
 // until commit latency is back near its pre-fault level.
 func (r *run) commitRecoveries(faults []measure.FaultWindow) []measure.CommitRecovery {
 	out := []measure.CommitRecovery{}
-	summaries := r.commit.Summaries()
+	// A producer fault hits what writes to the store: the generator's
+	// appends, or with an outbox the relays (the commands commit to the
+	// outbox's Postgres, off the producer path). There, the relay lag is
+	// what recovers.
+	rec, hlog, what := r.commit, r.hlogPath("commit"), ""
+	if r.outbox != nil {
+		rec, hlog, what = r.outbox.lag, filepath.Join(r.outDir, outboxRelayLagHlog), " (outbox relay lag: the relays publish on the producer path)"
+	}
+	summaries := rec.Summaries()
 	for _, f := range faults {
 		if f.Path != "producer" && f.Path != "both" {
 			continue
 		}
-		pre, err := measure.ReadIntervals(r.hlogPath("commit"), r.start, f.AtS-10, f.AtS)
+		pre, err := measure.ReadIntervals(hlog, r.start, f.AtS-10, f.AtS)
 		if err != nil {
 			// Without the pre-fault level nothing can be said: an entry that
 			// never recovered fails a commit_recovery.max gate instead of the
 			// fault silently vanishing from the result.
 			r.cfg.Logf("commit recovery: %v", err)
-			out = append(out, measure.CommitRecovery{Cause: fmt.Sprintf("fault %s on %s at %.1fs (interval log unreadable: %v)", f.Kind, f.Path, f.AtS, err), StartedS: f.AtS + f.ForS})
+			out = append(out, measure.CommitRecovery{Cause: fmt.Sprintf("fault %s on %s at %.1fs%s (interval log unreadable: %v)", f.Kind, f.Path, f.AtS, what, err), StartedS: f.AtS + f.ForS})
 			continue
 		}
 		if c, ok := commitRecovery(pre, summaries, f); ok {
+			c.Cause += what
 			out = append(out, c)
 		}
 	}
