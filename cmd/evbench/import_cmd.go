@@ -115,6 +115,9 @@ func runOMB(cmd *cobra.Command, args []string, f runFlags) error {
 // probeOMB answers producerRate: 0 with evbench probe's search, using the
 // probe command's own defaults for what run has no flag for.
 func probeOMB(cmd *cobra.Command, path string, f runFlags) error {
+	if f.shard.shard != "" {
+		return usageErr("--shard with --omb %s: its producerRate: 0 asks for a probe, which does not shard; drop --shard, or set producerRate to a rate in the workload to run it sharded", f.omb)
+	}
 	pc, _, err := rootCmd.Find([]string{"probe"})
 	if err != nil || pc.Name() != "probe" {
 		return withCode(exitUsage, errors.New("producerRate: 0 asks for the maximum rate, but the probe command is missing: run evbench probe on the converted scenario"))

@@ -164,3 +164,13 @@ func TestOMBDSN(t *testing.T) {
 		}
 	}
 }
+
+// TestOMBProbeRefusesShard: a producerRate: 0 workload probes, and the
+// probe does not shard, so --shard is refused (exit 2) rather than ignored.
+func TestOMBProbeRefusesShard(t *testing.T) {
+	code, _, stderr := runCLI(t, "run", "--omb", "../../scenarios/omb/testdata/workloads/max-rate-many-topics.yaml",
+		"--shard", "0/2", "--barrier", "--out", t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "--shard with --omb") {
+		t.Errorf("exit %d, stderr %q; want exit 2 refusing --shard", code, stderr)
+	}
+}

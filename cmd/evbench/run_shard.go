@@ -22,7 +22,7 @@ type shardFlags struct {
 }
 
 func addShardFlags(fl *pflag.FlagSet, f *shardFlags) {
-	fl.StringVar(&f.shard, "shard", "", "run the i-th of N equal parts of the workload, i/N from 0 (rates / N, keys k with k % N == i); needs --barrier or --start-at")
+	fl.StringVar(&f.shard, "shard", "", "run the i-th of N equal parts of the workload, i/N from 0 (every N-th scheduled event, keys k with k % N == i); needs --barrier or --start-at")
 	fl.StringVar(&f.runID, "run-id", "", "ID common to every shard of the run (default: the scenario and --start-at, or the scenario and N with --barrier)")
 	fl.StringVar(&f.startAt, "start-at", "", "start the load at this RFC3339 wall-clock instant, the same on every shard (at most 1 s past, 24 h ahead)")
 	fl.BoolVar(&f.barrier, "barrier", false, "agree the start through the store: each shard appends a marker and waits until it has seen N, then all start 2 s after the latest")
@@ -75,5 +75,5 @@ func printShardPlan(w io.Writer, sh *runner.Shard, sc *scenarios.Scenario) {
 		role = "lead: injects faults, pauses, rebuild"
 	}
 	fmt.Fprintf(w, "evbench: shard %d/%d of run %s: %.0f events scheduled, %d keys, start by %s; %s\n",
-		sh.Index, sh.Count, sh.RunID, float64(runner.NewSchedule(part.Load).Total()), part.Events.Keys.Count, how, role)
+		sh.Index, sh.Count, sh.RunID, float64(runner.NewSchedule(sc.Load).Stride(sh.Index, sh.Count).Total()), part.Events.Keys.Count, how, role)
 }
