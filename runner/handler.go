@@ -452,24 +452,8 @@ func (r *run) fillHandling(res *measure.Result) {
 	if ch.DLQErrors > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d dead letter(s) could not be written to the %s DLQ", ch.DLQErrors, ch.DLQ))
 	}
-	if why := handlingFailed(ch); why != "" {
+	if why := ch.Failure(); why != "" {
 		res.Delivery.OK = false
 		res.Delivery.Failures = append(res.Delivery.Failures, "consumer handling: "+why)
 	}
-}
-
-// handlingFailed says why consumer handling fails the run ("" = it does
-// not): events lost inside the handler, never a designed outcome.
-func handlingFailed(ch *measure.ConsumerHandling) string {
-	if ch == nil {
-		return ""
-	}
-	var why []string
-	if ch.Unaccounted > 0 {
-		why = append(why, fmt.Sprintf("%d event(s) neither applied nor dead-lettered", ch.Unaccounted))
-	}
-	if ch.DLQErrors > 0 {
-		why = append(why, fmt.Sprintf("%d dead letter(s) lost (DLQ write failed)", ch.DLQErrors))
-	}
-	return strings.Join(why, "; ")
 }

@@ -232,7 +232,7 @@ func TestNotAppliedAccounting(t *testing.T) {
 	if missing != 2 || explained != 1 {
 		t.Fatalf("missing %d explained %d, want 2 and 1 (seq 3 is unaccounted)", missing, explained)
 	}
-	if why := handlingFailed(&measure.ConsumerHandling{Unaccounted: missing - explained}); !strings.Contains(why, "1 event(s) neither applied nor dead-lettered") {
-		t.Fatalf("handlingFailed = %q", why)
+	if why := (&measure.ConsumerHandling{Unaccounted: missing - explained}).Failure(); !strings.Contains(why, "1 event(s) neither applied nor dead-lettered") {
+		t.Fatalf("Failure() = %q", why)
 	}
 }

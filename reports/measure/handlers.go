@@ -1,5 +1,10 @@
 package measure
 
+import (
+	"fmt"
+	"strings"
+)
+
 // ConsumerHandling is what the consumers' handling did (consumers.inbox,
 // redeliver, failure_rate, retry, dlq, breaker, redrive): present only when
 // the scenario asked for any of it. Counts are summed over projectors.
@@ -81,4 +86,21 @@ func handlingMetrics(r *Result, m map[string]float64) {
 		m["consumers.retry_e2e.p99"] = h.RetryE2E.P99
 		m["consumers.retry_e2e.max"] = h.RetryE2E.Max
 	}
+}
+
+// Failure says why consumer handling fails the run ("" = it does not):
+// events lost inside the handler, never a designed outcome such as a dead
+// letter. The runner judges a run by it and merge the merged sums.
+func (h *ConsumerHandling) Failure() string {
+	if h == nil {
+		return ""
+	}
+	var why []string
+	if h.Unaccounted > 0 {
+		why = append(why, fmt.Sprintf("%d event(s) neither applied nor dead-lettered", h.Unaccounted))
+	}
+	if h.DLQErrors > 0 {
+		why = append(why, fmt.Sprintf("%d dead letter(s) lost (DLQ write failed)", h.DLQErrors))
+	}
+	return strings.Join(why, "; ")
 }

@@ -69,24 +69,10 @@ func (m *merger) handling(res *measure.Result) {
 	}
 	res.ConsumerHandling = out
 
-	if why := handlingFailed(out); why != "" {
+	if why := out.Failure(); why != "" {
 		res.Delivery.OK = false
 		if !slices.ContainsFunc(res.Delivery.Failures, func(f string) bool { return strings.Contains(f, "consumer handling: ") }) {
 			res.Delivery.Failures = append(res.Delivery.Failures, "consumer handling: "+why)
 		}
 	}
-}
-
-// handlingFailed says why consumer handling fails the run ("" = it does
-// not), judged as the runner judges a shard's (runner.handlingFailed):
-// events lost inside the handler, never a designed outcome.
-func handlingFailed(ch *measure.ConsumerHandling) string {
-	var why []string
-	if ch.Unaccounted > 0 {
-		why = append(why, fmt.Sprintf("%d event(s) neither applied nor dead-lettered", ch.Unaccounted))
-	}
-	if ch.DLQErrors > 0 {
-		why = append(why, fmt.Sprintf("%d dead letter(s) lost (DLQ write failed)", ch.DLQErrors))
-	}
-	return strings.Join(why, "; ")
 }
