@@ -128,7 +128,10 @@ func (d *Driver) baseOpts() []kgo.Opt {
 	}
 	dial := d.opts.Dialer()
 	if d.cfg.Security.tlsConfig != nil {
-		dial = tlsDial(dial, d.cfg.Security.tlsConfig) // security.go
+		// The handshake runs on the harness dialer's connection (the chaos
+		// proxies' hook): kgo.DialTLSConfig cannot be combined with
+		// kgo.Dialer, and would bypass it.
+		dial = d.cfg.Security.tls.Dial(dial)
 	}
 	o := []kgo.Opt{
 		kgo.SeedBrokers(d.cfg.Brokers...),

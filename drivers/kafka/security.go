@@ -3,14 +3,10 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -20,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/evbench/evbench/drivers"
+	"github.com/evbench/evbench/drivers/dsntls"
 )
 
 // Security is the TLS and SASL part of a kafka:// DSN: what managed
@@ -55,7 +52,8 @@ type Security struct {
 	// again at every authentication, so an outside process may refresh it.
 	TokenFile string
 
-	tlsConfig *tls.Config // built by ParseDSN from the files above
+	tlsConfig *tls.Config   // built by ParseDSN from the files above
+	tls       dsntls.Config // the same settings, for the dialer (dsntls.Config.Dial)
 }
 
 // securityParams are the DSN parameters Security reads.
@@ -75,53 +73,13 @@ var saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512", "oauthb
 // but the whole session, events included, is still readable.
 func parseSecurity(ui *url.Userinfo, q url.Values) (Security, error) {
 	var s Security
-	tlsSet := false
-	if v, ok := first(q, "tls"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return s, fmt.Errorf("kafka: DSN parameter tls=%q: want true or false", v)
-		}
-		s.TLS, tlsSet = b, true
+	tc, err := dsntls.Parse("kafka", q, false)
+	if err != nil {
+		return s, err
 	}
-	s.CAFile, _ = first(q, "ca")
-	s.CertFile, _ = first(q, "cert")
-	s.KeyFile, _ = first(q, "key")
-	s.ServerName, _ = first(q, "server_name")
-	if v, ok := first(q, "insecure_skip_verify"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return s, fmt.Errorf("kafka: DSN parameter insecure_skip_verify=%q: want true or false", v)
-		}
-		s.InsecureSkipVerify = b
-	}
-	tlsImplied := ""
-	for _, p := range []struct{ name, v string }{{"ca", s.CAFile}, {"cert", s.CertFile}, {"key", s.KeyFile}, {"server_name", s.ServerName}} {
-		if p.v != "" && tlsImplied == "" {
-			tlsImplied = p.name
-		}
-	}
-	if s.InsecureSkipVerify && tlsImplied == "" {
-		tlsImplied = "insecure_skip_verify"
-	}
-	if tlsImplied != "" {
-		if tlsSet && !s.TLS {
-			return s, fmt.Errorf("kafka: DSN parameter %s= is a TLS setting but tls=false; drop tls=false or the TLS settings", tlsImplied)
-		}
-		s.TLS = true
-	}
-	if (s.CertFile == "") != (s.KeyFile == "") {
-		return s, fmt.Errorf("kafka: DSN parameters cert= and key= go together (a client certificate and its private key); give both or neither")
-	}
-	if s.InsecureSkipVerify && (s.CAFile != "" || s.ServerName != "") {
-		return s, fmt.Errorf("kafka: DSN parameter insecure_skip_verify=true ignores ca= and server_name=; drop one or the other")
-	}
-	if s.TLS {
-		tc, err := s.buildTLS()
-		if err != nil {
-			return s, err
-		}
-		s.tlsConfig = tc
-	}
+	s.TLS, s.CAFile, s.CertFile, s.KeyFile, s.ServerName, s.InsecureSkipVerify = tc.Enabled, tc.CAFile, tc.CertFile, tc.KeyFile, tc.ServerName, tc.InsecureSkipVerify
+	s.tlsConfig, s.tls = tc.Base(), tc
+	tlsSet := tc.Explicit
 	if err := s.parseSASL(ui, q); err != nil {
 		return s, err
 	}
@@ -204,39 +162,6 @@ func first(q url.Values, k string) (string, bool) {
 	return vs[0], true
 }
 
-// buildTLS loads the CA bundle and the client certificate.
-func (s *Security) buildTLS() (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.ServerName, InsecureSkipVerify: s.InsecureSkipVerify}
-	if s.CAFile != "" {
-		pem, err := os.ReadFile(s.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka: DSN parameter ca=: %v; give the PEM file of the CA that signed the brokers' certificates", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka: DSN parameter ca=%s holds no PEM certificate; give the CA bundle in PEM form", s.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if s.CertFile != "" {
-		// Both files are checked one by one first, so the error names the
-		// one that is missing rather than tls's generic message.
-		for _, f := range []struct{ param, path string }{{"cert", s.CertFile}, {"key", s.KeyFile}} {
-			fh, err := os.Open(f.path)
-			if err != nil {
-				return nil, fmt.Errorf("kafka: DSN parameter %s=: %v", f.param, err)
-			}
-			fh.Close()
-		}
-		pair, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka: DSN parameters cert= and key=: %v; want a PEM certificate and its matching PEM private key", err)
-		}
-		tc.Certificates = []tls.Certificate{pair}
-	}
-	return tc, nil
-}
-
 // readToken reads an OAUTHBEARER token file: its content, surrounding
 // white space removed, must not be empty.
 func readToken(path string) (string, error) {
@@ -270,38 +195,6 @@ func (s *Security) saslMechanism() sasl.Mechanism {
 		})
 	}
 	return nil
-}
-
-// tlsDial wraps every connection dial opens (the chaos proxies' hook
-// included: kgo.DialTLSConfig cannot be combined with kgo.Dialer, and would
-// bypass it) in a TLS client and completes the handshake within ctx. Without
-// a server_name each broker is verified against its own host name.
-func tlsDial(dial drivers.DialFunc, base *tls.Config) drivers.DialFunc {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		raw, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		tc := base.Clone()
-		if tc.ServerName == "" {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				host = addr
-			}
-			tc.ServerName = host
-		}
-		conn := tls.Client(raw, tc)
-		if err := conn.HandshakeContext(ctx); err != nil {
-			raw.Close()
-			hint := ""
-			var ua x509.UnknownAuthorityError
-			if errors.As(err, &ua) {
-				hint = " (the broker's certificate is not signed by a CA in ca=, or by the system roots without ca=: give the CA that signed it)"
-			}
-			return nil, fmt.Errorf("kafka: TLS handshake with %s: %w%s", addr, err, hint)
-		}
-		return conn, nil
-	}
 }
 
 // describe labels the connection's security for Describe: the insecure
