@@ -116,7 +116,10 @@ func TestDial(t *testing.T) {
 	q := url.QueryEscape
 	var dials int
 	var d net.Dialer
-	base := func(ctx context.Context, network, addr string) (net.Conn, error) { dials++; return d.DialContext(ctx, network, addr) }
+	base := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials++
+		return d.DialContext(ctx, network, addr)
+	}
 	for _, c := range []struct {
 		name, query, addr, want string
 	}{
