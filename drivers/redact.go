@@ -366,8 +366,8 @@ func (p *dsnSecrets) parsedURL(dsn string, sep int, scheme string) string {
 		if c := strings.IndexByte(ui, ':'); c >= 0 {
 			p.add(ui[c+1:])
 			ui = ui[:c+1] + Mask
-		} else if ui != "" && strings.EqualFold(scheme, "nats") {
-			p.add(ui) // nats://TOKEN@host
+		} else if ui != "" && (strings.EqualFold(scheme, "nats") || strings.EqualFold(scheme, "tls")) {
+			p.add(ui) // nats://TOKEN@host, tls://TOKEN@host (NATS over TLS)
 			ui = Mask
 		}
 		auth = ui + host

@@ -18,6 +18,7 @@ func TestRedactDSN(t *testing.T) {
 		{"empty password", "postgres://u:@db/test", "postgres://u:xxxxx@db/test"},
 		{"user only", "kafka://u@h:1", "kafka://u@h:1"},
 		{"nats token", "nats://tok3n@h:4222?stream=S", "nats://xxxxx@h:4222?stream=S"},
+		{"nats token over TLS", "tls://tok3n@h:4222?stream=S", "tls://xxxxx@h:4222?stream=S"},
 		{"nats user and password", "nats://u:pw@a:1,b:2", "nats://u:xxxxx@a:1,b:2"},
 		{"query password", "postgres://u@db/test?password=s3cret&sslmode=disable", "postgres://u@db/test?password=xxxxx&sslmode=disable"},
 		{"query secrets, any case", "x://h/?PassWord=a&SSLPassword=b&sasl_password=c&token=d&key_password=e&client_secret=f&api-key=g&pass=h&passwd=i&pwd=j&auth_token=k&nkey=l&topic=t",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/drivers/dsnparam"
+	"github.com/evbench/evbench/drivers/dsntls"
 )
 
 // Config is a parsed nats:// DSN. Defaults make "nats://127.0.0.1:4222"
@@ -19,6 +20,16 @@ type Config struct {
 	Servers []string
 	// User and Password come from the URL userinfo (password redacted in logs).
 	User, Password string
+	// Token is the userinfo of nats://TOKEN@host (no ':'), which NATS reads
+	// as an auth token, not a user name (redacted in logs).
+	Token string
+	// CredsFile is creds=: a user JWT and its NKey seed (nsc, Synadia
+	// Cloud). NKeyFile is nkey=: an NKey seed file. Both are checked when
+	// the DSN is parsed.
+	CredsFile, NKeyFile string
+	// TLS is the DSN's TLS settings (dsntls): on with tls://, tls=true or
+	// any of ca=, cert=, key=, server_name=, insecure_skip_verify=.
+	TLS dsntls.Config
 	// Stream is the JetStream stream name. Default "EVBENCH".
 	Stream string
 	// Subjects is the stream's subject filter, "<prefix>.>". Default
@@ -47,7 +58,7 @@ type Config struct {
 }
 
 // params are the DSN's query parameters.
-var params = dsnparam.Spec{Driver: "nats", Names: []string{"ack_timeout", "consumer", "dupe_window", "durable", "max_pending", "replicas", "storage", "stream", "subjects"}}
+var params = dsnparam.Spec{Driver: "nats", Names: append([]string{"ack_timeout", "consumer", "creds", "dupe_window", "durable", "max_pending", "nkey", "replicas", "storage", "stream", "subjects"}, dsntls.Params...)}
 
 // durationWant is what dupe_window= and ack_timeout= want.
 const durationWant = "a positive duration with a unit, e.g. 2m or 10s"
@@ -56,25 +67,28 @@ const durationWant = "a positive duration with a unit, e.g. 2m or 10s"
 func (c Config) prefix() string { return strings.TrimSuffix(c.Subjects, ">") }
 
 // ParseDSN parses nats://[user:pass@]host:4222[,host2:4222]?stream=...
-// Unknown parameters are rejected with the list of known ones. Errors show
-// the DSN redacted (drivers.RedactDSN).
+// (tls://... for TLS). Unknown parameters are rejected with the list of
+// known ones. Errors show the DSN redacted (see redactDSN).
 func ParseDSN(dsn string) (Config, error) {
 	cfg := Config{Stream: "EVBENCH", Subjects: "evbench.>", Storage: "file", Replicas: 1, Consumer: "ordered",
 		Durable: "evbench", DupeWindow: 2 * time.Minute, MaxPending: 4096, AckTimeout: 10 * time.Second}
-	shown := drivers.RedactDSN(dsn)
+	shown := redactDSN(dsn)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return cfg, fmt.Errorf("nats: DSN %q: %v; want e.g. %s", shown, drivers.ParseReason(err), dsnExample)
 	}
-	if u.Scheme != "nats" {
-		return cfg, fmt.Errorf("nats: DSN %q: scheme %q; want nats://host:port (e.g. %s)", shown, u.Scheme, dsnExample)
+	if u.Scheme != "nats" && u.Scheme != "tls" {
+		return cfg, fmt.Errorf("nats: DSN %q: scheme %q; want nats://host:port (e.g. %s), or tls://host:port for TLS", shown, u.Scheme, dsnExample)
 	}
 	if u.Path != "" && u.Path != "/" {
 		return cfg, fmt.Errorf("nats: DSN %q: unexpected path %q; put the stream in ?stream=", shown, u.Path)
 	}
 	if u.User != nil {
-		cfg.User = u.User.Username()
-		cfg.Password, _ = u.User.Password()
+		if pw, ok := u.User.Password(); ok {
+			cfg.User, cfg.Password = u.User.Username(), pw
+		} else {
+			cfg.Token = u.User.Username()
+		}
 	}
 	for _, h := range strings.Split(u.Host, ",") {
 		if h == "" {
@@ -119,8 +133,21 @@ func ParseDSN(dsn string) (Config, error) {
 			return p.Duration(&cfg.AckTimeout, durationWant)
 		case "max_pending":
 			return p.Int(&cfg.MaxPending, 1, math.MaxInt, "a whole number >= 1")
+		case "creds":
+			cfg.CredsFile = p.Value
+			return checkCreds(p.Value)
+		case "nkey":
+			cfg.NKeyFile = p.Value
+			return checkNKey(p.Value)
 		}
-		return nil
+		return nil // the TLS parameters: dsntls.Parse below
 	})
+	if err != nil {
+		return cfg, err
+	}
+	if err := checkAuth(cfg); err != nil {
+		return cfg, err
+	}
+	cfg.TLS, err = dsntls.Parse("nats", u.Query(), u.Scheme == "tls")
 	return cfg, err
 }

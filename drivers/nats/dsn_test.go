@@ -100,7 +100,7 @@ func TestSubjectCovers(t *testing.T) {
 // FuzzParseDSN: any input yields a config or an error, never a panic; an
 // error never echoes a password.
 func FuzzParseDSN(f *testing.F) {
-	for _, s := range []string{"nats://127.0.0.1:4222?stream=EVBENCH", "nats://u:pw@a:1,b:2?subjects=x.>", "nats://u:pw@%zz", ""} {
+	for _, s := range []string{"nats://127.0.0.1:4222?stream=EVBENCH", "tls://tok@h:1/?ca=/x&tls=false", "nats://u:pw@a:1,b:2?subjects=x.>", "nats://u:pw@%zz", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, dsn string) {

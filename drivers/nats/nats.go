@@ -115,8 +115,16 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		nats.PingInterval(5 * time.Second),
 		nats.MaxPingsOutstanding(2),
 	}
-	if cfg.User != "" {
-		nopts = append(nopts, nats.UserInfo(cfg.User, cfg.Password))
+	auth, err := cfg.authOptions()
+	if err != nil {
+		return nil, err
+	}
+	nopts = append(nopts, auth...)
+	if o := cfg.tlsOption(); o != nil {
+		nopts = append(nopts, o)
+	}
+	if w := cfg.TLS.Warning(); w != "" {
+		opts.Log("%s", w)
 	}
 	type result struct {
 		nc  *nats.Conn
@@ -139,7 +147,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 		}()
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("nats: connect to %s: %w", strings.Join(cfg.Servers, ","), r.err)
+		return nil, fmt.Errorf("nats: connect to %s: %w", strings.Join(cfg.Servers, ","), cfg.explain(r.err))
 	}
 	d.nc = r.nc
 	d.js, err = jetstream.New(d.nc,
@@ -169,10 +177,15 @@ func (d *Driver) Config() Config { return d.cfg }
 
 // Describe says what is known about the server's durability: JetStream's
 // sync interval is server configuration a client cannot read. The default
-// (2 min) acks before fsync, as does the embedded server (see Embed).
+// (2 min) acks before fsync, as does the embedded server (see Embed). Over
+// TLS it ends with the TLS mode (loudly when insecure_skip_verify=true).
 func (d *Driver) Describe() string {
-	return fmt.Sprintf("nats-server %s, JetStream %s storage, replicas=%d (sync interval is server-side: default acks before fsync), batch = N independent publishes",
+	s := fmt.Sprintf("nats-server %s, JetStream %s storage, replicas=%d (sync interval is server-side: default acks before fsync), batch = N independent publishes",
 		d.nc.ConnectedServerVersion(), d.cfg.Storage, d.cfg.Replicas)
+	if d.cfg.TLS.Enabled {
+		s += ", " + d.cfg.TLS.Describe()
+	}
+	return s
 }
 
 func (d *Driver) isClosed() bool {
