@@ -200,26 +200,40 @@ func (c Config) Dial(dial drivers.DialFunc) drivers.DialFunc {
 
 // Explain adds what to do about the usual TLS failures to err (nil stays
 // nil): an unknown CA, a name mismatch, a listener that wants a client
-// certificate, a plaintext server.
+// certificate, a plaintext server. An error it explained already is
+// returned as it is, so a caller may explain what a dialer explained.
 func (c Config) Explain(err error) error {
-	if err == nil {
-		return nil
+	var done *explained
+	if err == nil || errors.As(err, &done) {
+		return err
 	}
 	var ua x509.UnknownAuthorityError
 	var hn x509.HostnameError
 	var rh tls.RecordHeaderError
+	hint := ""
 	switch {
 	case errors.As(err, &ua):
-		return fmt.Errorf("%w (the server's certificate is not signed by a CA in ca=, or by the system roots without ca=: give the CA that signed it)", err)
+		hint = "the server's certificate is not signed by a CA in ca=, or by the system roots without ca=: give the CA that signed it"
 	case errors.As(err, &hn):
-		return fmt.Errorf("%w (the certificate is not for the host dialled: set server_name= to a name it carries)", err)
+		hint = "the certificate is not for the host dialled: set server_name= to a name it carries"
 	case errors.As(err, &rh):
-		return fmt.Errorf("%w (the server did not answer in TLS: is this a plaintext port? drop tls or use the TLS port)", err)
+		hint = "the server did not answer in TLS: is this a plaintext port? drop tls or use the TLS port"
 	case c.CertFile == "" && (strings.Contains(err.Error(), "certificate required") || strings.Contains(err.Error(), "bad certificate")):
-		return fmt.Errorf("%w (the listener requires a client certificate: add cert= and key=)", err)
+		hint = "the listener requires a client certificate: add cert= and key="
+	default:
+		return err
 	}
-	return err
+	return &explained{err: err, hint: hint}
 }
+
+// explained is an error with its TLS hint.
+type explained struct {
+	err  error
+	hint string
+}
+
+func (e *explained) Error() string { return e.err.Error() + " (" + e.hint + ")" }
+func (e *explained) Unwrap() error { return e.err }
 
 // Describe labels the connection for the result's store line: the
 // insecure choice loudly.

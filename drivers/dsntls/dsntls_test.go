@@ -2,6 +2,9 @@ package dsntls
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -166,5 +169,18 @@ func TestDial(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: %v; want an error containing %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestExplainOnce: explaining an explained error adds nothing.
+func TestExplainOnce(t *testing.T) {
+	var c Config
+	err := c.Explain(fmt.Errorf("dial: %w", x509.UnknownAuthorityError{}))
+	again := c.Explain(fmt.Errorf("open: %w", err))
+	if n := strings.Count(again.Error(), "not signed by a CA"); n != 1 {
+		t.Errorf("hint %d times in %q, want once", n, again)
+	}
+	if !errors.As(again, new(x509.UnknownAuthorityError)) {
+		t.Errorf("%v: the cause is lost", again)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/drivers/dsnparam"
+	"github.com/evbench/evbench/drivers/dsntls"
 )
 
 const dsnExample = "redis://127.0.0.1:6379/0?stream=evbench&shards=1"
@@ -20,10 +21,12 @@ const dsnExample = "redis://127.0.0.1:6379/0?stream=evbench&shards=1"
 type Config struct {
 	// Addr is host:port (port 6379 when the DSN gives none).
 	Addr string
-	// TLS is true for rediss://: the connection (through the harness
-	// dialer) is wrapped in TLS, verified against the system roots with
-	// the DSN host as server name.
-	TLS bool
+	// TLS is on for rediss:// or tls=true (or any TLS setting: ca=,
+	// cert=/key=, server_name=, insecure_skip_verify=): every connection
+	// the harness dialer opens is wrapped in TLS (dialer in redis.go),
+	// verified against ca= or the system roots with server_name= or the
+	// DSN host as the name. The shared parameters and errors are dsntls's.
+	TLS dsntls.Config
 	// User and Password come from the URL userinfo (Redis 6 ACL user, or
 	// ":password" for requirepass). The password is redacted everywhere.
 	User, Password string
@@ -47,7 +50,7 @@ type Config struct {
 }
 
 // params are the DSN's query parameters.
-var params = dsnparam.Spec{Driver: "redis", Names: []string{"conns", "shards", "stream", "timeout"}}
+var params = dsnparam.Spec{Driver: "redis", Names: append([]string{"conns", "shards", "stream", "timeout"}, dsntls.Params...)}
 
 // streamKey is the key of shard i.
 func (c Config) streamKey(i int) string {
@@ -57,9 +60,11 @@ func (c Config) streamKey(i int) string {
 	return c.Stream + ":" + strconv.Itoa(i)
 }
 
-// ParseDSN parses redis://[user:pass@]host[:6379][/db]?stream=...&shards=N.
-// Unknown parameters are rejected with the list of known ones. Errors show
-// the DSN redacted (drivers.RedactDSN).
+// ParseDSN parses redis://[user:pass@]host[:6379][/db]?stream=...&shards=N
+// (rediss:// for TLS, with dsntls's parameters). Unknown parameters are
+// rejected with the list of known ones; the TLS files are read here, so a
+// missing one is an error before anything connects. Errors show the DSN
+// redacted (drivers.RedactDSN).
 func ParseDSN(dsn string) (Config, error) {
 	cfg := Config{Stream: "evbench", Shards: 1, Conns: 2, Timeout: 5 * time.Second}
 	shown := drivers.RedactDSN(dsn)
@@ -68,9 +73,7 @@ func ParseDSN(dsn string) (Config, error) {
 		return cfg, fmt.Errorf("redis: DSN %q: %v; want e.g. %s", shown, drivers.ParseReason(err), dsnExample)
 	}
 	switch u.Scheme {
-	case "redis":
-	case "rediss":
-		cfg.TLS = true
+	case "redis", "rediss":
 	default:
 		return cfg, fmt.Errorf("redis: DSN %q: scheme %q; want redis://host:port (or rediss:// for TLS), e.g. %s", shown, u.Scheme, dsnExample)
 	}
@@ -113,5 +116,11 @@ func ParseDSN(dsn string) (Config, error) {
 		}
 		return nil
 	})
+	if err != nil {
+		return cfg, err
+	}
+	// After Walk, so an unknown or repeated parameter is reported first;
+	// Walk leaves the TLS names to dsntls.
+	cfg.TLS, err = dsntls.Parse("redis", u.Query(), u.Scheme == "rediss")
 	return cfg, err
 }

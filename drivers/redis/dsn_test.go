@@ -17,7 +17,7 @@ func TestParseDSN(t *testing.T) {
 		{"redis://127.0.0.1:6379/0?stream=evb-1&shards=4", func(c *Config) { c.Stream, c.Shards = "evb-1", 4 }},
 		{"redis://:s3cret@127.0.0.1:6380/2", func(c *Config) { c.Addr, c.Password, c.DB = "127.0.0.1:6380", "s3cret", 2 }},
 		{"redis://bob:pw@127.0.0.1:6379?conns=8&timeout=2s", func(c *Config) { c.User, c.Password, c.Conns, c.Timeout = "bob", "pw", 8, 2*time.Second }},
-		{"rediss://cache.example.com:6380", func(c *Config) { c.Addr, c.TLS = "cache.example.com:6380", true }},
+		{"rediss://cache.example.com:6380", func(c *Config) { c.Addr = "cache.example.com:6380" }},
 		{"redis://[::1]:6379/", func(c *Config) { c.Addr = "[::1]:6379" }},
 	} {
 		want := def
@@ -27,6 +27,12 @@ func TestParseDSN(t *testing.T) {
 			t.Errorf("ParseDSN(%q): %v", tc.dsn, err)
 			continue
 		}
+		// TLS is checked in TestParseDSNTLS (tls_dsn_test.go): only
+		// whether the scheme turned it on is compared here.
+		if got.TLS.Enabled != strings.HasPrefix(tc.dsn, "rediss://") {
+			t.Errorf("ParseDSN(%q): TLS.Enabled = %v", tc.dsn, got.TLS.Enabled)
+		}
+		got.TLS = want.TLS
 		if got != want {
 			t.Errorf("ParseDSN(%q) =\n %+v, want\n %+v", tc.dsn, got, want)
 		}
@@ -36,7 +42,7 @@ func TestParseDSN(t *testing.T) {
 func TestParseDSNErrors(t *testing.T) {
 	for _, tc := range []struct{ dsn, want string }{
 		{"http://127.0.0.1:6379", `scheme "http"`},
-		{"redis://127.0.0.1:6379?foo=1", `parameter "foo" is unknown; known: conns, shards, stream, timeout`},
+		{"redis://127.0.0.1:6379?foo=1", `parameter "foo" is unknown; known: ca, cert, conns, insecure_skip_verify, key, server_name, shards, stream, timeout, tls`},
 		{"redis://127.0.0.1:6379?shards=0", "shards=\"0\": want a stream count from 1 to 256"},
 		{"redis://127.0.0.1:6379?shards=257", "from 1 to 256"},
 		{"redis://127.0.0.1:6379?conns=x", "conns=\"x\""},

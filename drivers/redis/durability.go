@@ -19,19 +19,24 @@ type serverInfo struct {
 	// managed services often do).
 	appendonly, appendfsync, save, noFsyncOnRewrite string
 	configErr                                       error
-	// From INFO persistence / replication, readable everywhere.
-	aofEnabled string // "0" or "1"
+	// From INFO persistence / replication, readable on Redis itself;
+	// Upstash's INFO has neither section, so both can be missing.
+	aofEnabled string // "0", "1", or "" when INFO does not say
 	replicas   int    // connected_slaves
+	// noReplicaCount is true when INFO has no connected_slaves: the
+	// replication label is then unknown, not "single copy".
+	noReplicaCount bool
 }
 
 // readServerInfo completes INFO's fields with CONFIG GET of the settings
 // that decide what a reply means.
 func readServerInfo(ctx context.Context, c *goredis.Client, info map[string]string) serverInfo {
 	s := serverInfo{version: info["redis_version"], aofEnabled: info["aof_enabled"]}
-	s.replicas, _ = strconv.Atoi(info["connected_slaves"])
+	n, err := strconv.Atoi(info["connected_slaves"])
+	s.replicas, s.noReplicaCount = n, err != nil
 	names := []string{"appendonly", "appendfsync", "save", "no-appendfsync-on-rewrite"}
 	cmds := make([]*goredis.MapStringStringCmd, len(names))
-	_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, n := range names {
 			cmds[i] = p.ConfigGet(ctx, n)
 		}
@@ -56,6 +61,9 @@ func readServerInfo(ctx context.Context, c *goredis.Client, info map[string]stri
 
 // persistence is the settings in one phrase, for Describe.
 func (s serverInfo) persistence() string {
+	if s.configErr != nil && s.aofEnabled == "" {
+		return "persistence unknown (CONFIG GET refused, INFO shows no aof_enabled)"
+	}
 	if s.configErr != nil {
 		return "aof_enabled:" + s.aofEnabled + " (CONFIG GET refused)"
 	}
@@ -84,15 +92,26 @@ func redisDurability(s serverInfo) drivers.Durability {
 		Replication: "none (single copy)",
 		Source:      "CONFIG GET appendonly, appendfsync, save, no-appendfsync-on-rewrite; INFO replication",
 	}
-	if s.replicas > 0 {
+	switch {
+	case s.noReplicaCount:
+		d.Replication = "unknown (INFO shows no connected_slaves); the ack does not wait for any replica (evbench sends no WAIT)"
+	case s.replicas > 0:
 		d.Replication = fmt.Sprintf("%d asynchronous replica(s): the ack does not wait for them (evbench sends no WAIT)", s.replicas)
 	}
 	where := "Redis " + s.version + ": "
 	if s.configErr != nil {
+		// Managed services (Redis Cloud, ElastiCache, Upstash) refuse
+		// CONFIG: the label is read from what INFO still shows, and says
+		// unknown rather than guess when INFO does not show it either.
 		d.Source = "INFO persistence (aof_enabled), INFO replication; CONFIG GET refused: " + s.configErr.Error()
-		if s.aofEnabled == "0" {
+		switch s.aofEnabled {
+		case "0":
 			d.AckAfterFsync = drivers.AckAfterFsyncFalse
-			d.Detail = where + "AOF off (aof_enabled:0): acks are in memory only; at best RDB snapshots keep what the last one held"
+			d.Detail = where + "AOF off (aof_enabled:0): acks are in memory only; at best RDB snapshots keep what the last one held (as this server reports it; a managed service's own persistence setting is in its console)"
+			return d
+		case "":
+			d.AckAfterFsync = drivers.AckAfterFsyncUnknown
+			d.Detail = where + "persistence cannot be read (CONFIG GET refused and INFO shows no aof_enabled, as on managed services); see the provider's persistence setting"
 			return d
 		}
 		d.AckAfterFsync = drivers.AckAfterFsyncUnknown

@@ -30,6 +30,10 @@ func TestDurabilityLabel(t *testing.T) {
 		{"no", func(s *serverInfo) { s.appendfsync = "no" }, drivers.AckAfterFsyncFalse, "the OS decides"},
 		{"config refused, aof off", func(s *serverInfo) { s.configErr, s.aofEnabled = errors.New("ERR unknown command 'CONFIG'"), "0" }, drivers.AckAfterFsyncFalse, "in memory only"},
 		{"config refused, aof on", func(s *serverInfo) { s.configErr = errors.New("ERR unknown command 'CONFIG'") }, drivers.AckAfterFsyncUnknown, "cannot be read"},
+		{"config refused, no aof_enabled (Upstash)", func(s *serverInfo) { s.configErr, s.aofEnabled = errors.New("ERR unknown command 'CONFIG'"), "" }, drivers.AckAfterFsyncUnknown, "persistence cannot be read"},
+		{"config empty, no aof_enabled", func(s *serverInfo) {
+			s.configErr, s.aofEnabled = errors.New("CONFIG GET appendonly: no such setting"), ""
+		}, drivers.AckAfterFsyncUnknown, "persistence cannot be read"},
 	} {
 		s := base
 		tc.edit(&s)
@@ -45,6 +49,25 @@ func TestDurabilityLabel(t *testing.T) {
 	s.replicas = 2
 	if r := redisDurability(s).Replication; !strings.Contains(r, "2 asynchronous replica(s)") {
 		t.Errorf("2 replicas: replication %q", r)
+	}
+	s = base
+	s.noReplicaCount = true
+	if r := redisDurability(s).Replication; !strings.HasPrefix(r, "unknown (INFO shows no connected_slaves)") {
+		t.Errorf("no connected_slaves in INFO: replication %q, want unknown", r)
+	}
+	for _, tc := range []struct {
+		edit func(s *serverInfo)
+		want string
+	}{
+		{func(s *serverInfo) {}, "appendonly yes"},
+		{func(s *serverInfo) { s.configErr = errors.New("refused") }, "aof_enabled:1 (CONFIG GET refused)"},
+		{func(s *serverInfo) { s.configErr, s.aofEnabled = errors.New("refused"), "" }, "persistence unknown"},
+	} {
+		s := base
+		tc.edit(&s)
+		if got := s.persistence(); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("persistence() = %q, want %q", got, tc.want)
+		}
 	}
 }
 

@@ -14,7 +14,6 @@ package redis
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -97,6 +96,9 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 	if role == "" {
 		role = "client"
 	}
+	if w := cfg.TLS.Warning(); w != "" {
+		opts.Log("%s", w)
+	}
 	d := &Driver{cfg: cfg, opts: opts, route: keyroute.New(cfg.Conns)}
 	d.closeCtx, d.closeFn = context.WithCancel(context.Background())
 	for i := 0; i < cfg.Shards; i++ {
@@ -142,31 +144,55 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 }
 
 // dialer routes every connection through the harness's dial hook (so
-// chaos faults reach it), bounded by the DSN timeout, with TLS on top for
-// rediss:// (go-redis applies its TLSConfig only to its own dialer).
+// chaos faults reach it), bounded by the DSN timeout, with TLS on top when
+// the DSN asks for it. go-redis applies Options.TLSConfig only inside its
+// default dialer (NewDialer), which a custom Options.Dialer replaces, so
+// TLSConfig stays nil and the handshake happens here, exactly once, on the
+// connection the harness dialer made.
 func dialer(cfg Config, dial drivers.DialFunc) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	dial = cfg.TLS.Dial(dial)
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(ctx, min(cfg.Timeout, 3*time.Second))
 		defer cancel()
 		c, err := dial(ctx, network, addr)
-		if err != nil || !cfg.TLS {
-			return c, err
+		if err != nil && cfg.TLS.Enabled && errors.Is(err, context.DeadlineExceeded) && strings.Contains(err.Error(), "TLS handshake") {
+			// A plaintext Redis reads a ClientHello as an unfinished inline
+			// command and stays silent, so dsntls's "plaintext port" hint
+			// (a non-TLS reply) never fires: say it here.
+			err = fmt.Errorf("%w (no TLS answer: a plaintext Redis port stays silent to a TLS client; use the server's TLS port, or redis:// if it has none, unless the network dropped the handshake)", err)
 		}
-		host, _, _ := net.SplitHostPort(addr)
-		tc := tls.Client(c, &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12})
-		if err := tc.HandshakeContext(ctx); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+		if err != nil && cfg.TLS.Enabled {
+			return nil, dialError{err}
 		}
-		return tc, nil
+		return c, err
 	}
 }
+
+// dialError marks an error of dialer with TLS on (already explained by
+// dsntls), so handshake explains only the TLS errors that show later, on a
+// read, and no hint is given twice. Plaintext dial errors stay unwrapped.
+type dialError struct{ error }
+
+func (e dialError) Unwrap() error { return e.error }
 
 // handshake pings the server, checks its version and reads what an ack
 // means there.
 func (d *Driver) handshake(ctx context.Context) error {
 	info, err := d.client.Info(ctx, "server", "persistence", "replication").Result()
+	var serverErr goredis.Error
+	if errors.As(err, &serverErr) {
+		// Upstash's INFO takes one section at most: the default set holds
+		// the same three sections on Redis, and what Upstash shows.
+		info, err = d.client.Info(ctx).Result()
+	}
 	if err != nil {
+		var dialErr dialError
+		if d.cfg.TLS.Enabled && !errors.As(err, &dialErr) {
+			// In TLS 1.3 the server checks the client certificate after
+			// the client's handshake returned: a missing one shows here,
+			// on the first read, not in the dialer.
+			err = d.cfg.TLS.Explain(err)
+		}
 		return fmt.Errorf("redis: connect to %s: %w", d.cfg.Addr, err)
 	}
 	fields := parseInfo(info)
@@ -203,9 +229,14 @@ func (d *Driver) isClosed() bool {
 // Config returns the parsed DSN.
 func (d *Driver) Config() Config { return d.cfg }
 
-// Describe says what runs, for the result's environment section.
+// Describe says what runs, for the result's environment section; the TLS
+// mode when the DSN asks for TLS (plaintext adds nothing, as before).
 func (d *Driver) Describe() string {
-	return fmt.Sprintf("Redis %s, %d stream(s) %s, %s; batch = one MULTI/EXEC", d.server.version, d.cfg.Shards, d.keyNames(), d.server.persistence())
+	conn := ""
+	if d.cfg.TLS.Enabled {
+		conn = " over " + d.cfg.TLS.Describe()
+	}
+	return fmt.Sprintf("Redis %s%s, %d stream(s) %s, %s; batch = one MULTI/EXEC", d.server.version, conn, d.cfg.Shards, d.keyNames(), d.server.persistence())
 }
 
 func (d *Driver) keyNames() string {
