@@ -38,15 +38,15 @@ type connOptions struct {
 func connect(ctx context.Context, cfg Config, o connOptions) (*paho.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	conn, err := o.dial(ctx, "tcp", cfg.Addr)
+	conn, err := dialBroker(ctx, cfg, o.dial)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt: connect to %s: %w", cfg.Addr, err)
+		return nil, err
 	}
 	pc := paho.ClientConfig{
 		// Several goroutines publish on one connection: paho writes each
 		// packet with one call, and the wrapper makes those calls exclusive
 		// (the chaos layer's conns need not be safe for concurrent writes).
-		Conn:          packets.NewThreadSafeConn(quickAck(conn)),
+		Conn:          packets.NewThreadSafeConn(conn),
 		PacketTimeout: cfg.AckTimeout,
 		OnClientError: o.onError,
 	}
@@ -78,7 +78,7 @@ func connect(ctx context.Context, cfg Config, o connOptions) (*paho.Client, erro
 		if ca != nil && ca.ReasonCode != 0 {
 			return nil, fmt.Errorf("mqtt: connect to %s: refused: reason %d (%s)", cfg.Addr, ca.ReasonCode, reasonString(ca))
 		}
-		return nil, fmt.Errorf("mqtt: connect to %s: %w", cfg.Addr, err)
+		return nil, explainTLS(cfg, fmt.Errorf("mqtt: connect to %s: %w", cfg.Addr, err))
 	}
 	if ca.Properties != nil && cfg.Shared != "" && !ca.Properties.SharedSubAvailable {
 		_ = c.Disconnect(&paho.Disconnect{})

@@ -10,12 +10,13 @@ import (
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/drivers/dsnparam"
+	"github.com/evbench/evbench/drivers/dsntls"
 )
 
-// Config is a parsed mqtt:// DSN. Defaults make "mqtt://127.0.0.1:1883"
-// alone a complete configuration.
+// Config is a parsed mqtt:// or mqtts:// DSN. Defaults make
+// "mqtt://127.0.0.1:1883" alone a complete configuration.
 type Config struct {
-	// Addr is the broker's host:port (port default 1883).
+	// Addr is the broker's host:port (port default 1883, or 8883 with TLS).
 	Addr string
 	// User and Password come from the URL userinfo (password redacted in
 	// every message).
@@ -47,21 +48,31 @@ type Config struct {
 	// durability label. Default: the config of a local Mosquitto process
 	// (found under /proc) when the broker is on a loopback address.
 	BrokerConfig string
+	// TLS is the DSN's TLS settings (drivers/dsntls): on with mqtts:// (or
+	// its synonym ssl://), tls=true, or any of ca=, cert=/key=,
+	// server_name=, insecure_skip_verify=. Managed brokers (HiveMQ Cloud,
+	// EMQX Cloud, AWS IoT Core) accept nothing else.
+	TLS dsntls.Config
 }
 
 const (
 	defaultPort  = "1883"
+	tlsPort      = "8883" // MQTT over TLS (IANA "secure-mqtt")
 	maxLanes     = 1024
 	dsnExample   = "mqtt://127.0.0.1:1883/?topic=evbench"
 	defaultTopic = "evbench"
 )
 
 // params are the DSN's query parameters.
-var params = dsnparam.Spec{Driver: "mqtt", Names: []string{"ack_timeout", "broker_config", "conns", "lanes", "qos", "shared", "topic"}}
+// The TLS ones (dsntls.Params) are known names without a case in the
+// switch: dsntls.Parse reads them after the walk.
+var params = dsnparam.Spec{Driver: "mqtt", Names: append([]string{"ack_timeout", "broker_config", "conns", "lanes", "qos", "shared", "topic"}, dsntls.Params...)}
 
 // ParseDSN parses mqtt://[user:pass@]host[:1883][/]?topic=...&qos=1&shared=...
+// and its TLS form mqtts://[user:pass@]host[:8883][/]?ca=...&cert=...&key=...
 // Unknown parameters are rejected with the list of known ones. Errors show
-// the DSN redacted (drivers.RedactDSN).
+// the DSN redacted (drivers.RedactDSN). The TLS files are read here, so a
+// missing one is an error before anything connects.
 func ParseDSN(dsn string) (Config, error) {
 	cfg := Config{Topic: defaultTopic, QoS: 1, Lanes: 64, Conns: 4, AckTimeout: 10 * time.Second}
 	shown := drivers.RedactDSN(dsn)
@@ -69,12 +80,19 @@ func ParseDSN(dsn string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("mqtt: DSN %q: %v; want e.g. %s", shown, drivers.ParseReason(err), dsnExample)
 	}
+	// tcp:// and ssl:// are the paho clients' names for the same two
+	// transports, so DSNs copied from their configurations work.
+	tlsScheme := false
 	switch u.Scheme {
 	case "mqtt", "tcp":
-	case "mqtts", "ssl", "tls", "ws", "wss":
-		return cfg, fmt.Errorf("mqtt: DSN %q: scheme %q is not supported (TLS and websockets are not implemented); use mqtt://host:port", shown, u.Scheme)
+	case "mqtts", "ssl":
+		tlsScheme = true
+	case "tls":
+		return cfg, fmt.Errorf("mqtt: DSN %q: scheme \"tls\": write MQTT over TLS as mqtts://host:8883", shown)
+	case "ws", "wss":
+		return cfg, fmt.Errorf("mqtt: DSN %q: scheme %q is not supported (websockets are not implemented); use mqtt://host:1883 or mqtts://host:8883", shown, u.Scheme)
 	default:
-		return cfg, fmt.Errorf("mqtt: DSN %q: scheme %q; want mqtt://host:port (e.g. %s)", shown, u.Scheme, dsnExample)
+		return cfg, fmt.Errorf("mqtt: DSN %q: scheme %q; want mqtt://host:port or mqtts://host:port (e.g. %s)", shown, u.Scheme, dsnExample)
 	}
 	if u.Path != "" && u.Path != "/" {
 		return cfg, fmt.Errorf("mqtt: DSN %q: unexpected path %q; put the topic prefix in ?topic=", shown, u.Path)
@@ -90,12 +108,11 @@ func ParseDSN(dsn string) (Config, error) {
 	if strings.Contains(u.Host, ",") {
 		return cfg, fmt.Errorf("mqtt: DSN %q: one broker only (an MQTT client connects to one server)", shown)
 	}
-	if port == "" {
-		port = defaultPort
-	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return cfg, fmt.Errorf("mqtt: DSN %q: port %q; want 1-65535", shown, port)
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return cfg, fmt.Errorf("mqtt: DSN %q: port %q; want 1-65535", shown, port)
+		}
 	}
-	cfg.Addr = net.JoinHostPort(host, port)
 
 	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
 		switch p.Name {
@@ -134,7 +151,20 @@ func ParseDSN(dsn string) (Config, error) {
 		}
 		return nil
 	})
-	return cfg, err
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.TLS, err = dsntls.Parse("mqtt", u.Query(), tlsScheme); err != nil {
+		return cfg, err
+	}
+	if port == "" {
+		port = defaultPort
+		if cfg.TLS.Enabled {
+			port = tlsPort
+		}
+	}
+	cfg.Addr = net.JoinHostPort(host, port)
+	return cfg, nil
 }
 
 // checkTopicPrefix accepts a topic name usable as "<prefix>/<key>" and

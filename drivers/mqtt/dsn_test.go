@@ -34,8 +34,8 @@ func TestParseDSN(t *testing.T) {
 		{dsn: "mqtt://127.0.0.1:1883/?conns=0", wantErr: "connection count"},
 		{dsn: "mqtt://127.0.0.1:1883/?qos=1&qos=2", wantErr: `mqtt: DSN parameter "qos" is given 2 times; give it once`},
 		{dsn: "mqtt://127.0.0.1:1883/?lanes=1025", wantErr: `mqtt: DSN parameter lanes="1025": want a lane count from 1 to 1024`},
-		{dsn: "mqtt://127.0.0.1:1883/?stream=x", wantErr: "known: ack_timeout, broker_config, conns, lanes, qos, shared, topic"},
-		{dsn: "mqtts://127.0.0.1:8883", wantErr: "not supported"},
+		{dsn: "mqtt://127.0.0.1:1883/?stream=x", wantErr: "known: ack_timeout, broker_config, ca, cert, conns, insecure_skip_verify, key, lanes, qos, server_name, shared, tls, topic"},
+		{dsn: "ws://127.0.0.1:8080", wantErr: "not supported"}, // mqtts:// is TLS: tls_dsn_test.go
 		{dsn: "nats://127.0.0.1:4222", wantErr: "want mqtt://"},
 		{dsn: "mqtt://127.0.0.1:1883/evbench", wantErr: "?topic="},
 		{dsn: "mqtt://a:1,b:2", wantErr: "one broker"},

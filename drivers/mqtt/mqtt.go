@@ -66,6 +66,7 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 	if err != nil {
 		return nil, err
 	}
+	warnTLS(cfg, opts)
 	d := &Driver{cfg: cfg, opts: opts, lanes: lanesFor(cfg), pubs: make([]*paho.Client, cfg.Conns)}
 	d.closeCtx, d.closeFn = context.WithCancel(context.Background())
 	for i := range d.pubs {
@@ -95,6 +96,9 @@ func (d *Driver) Describe() string {
 		d.cfg.Addr, d.cfg.QoS, d.cfg.Topic, len(d.lanes.lanes), len(d.pubs))
 	if d.cfg.Shared != "" {
 		s += ", shared subscription group " + d.cfg.Shared
+	}
+	if d.cfg.TLS.Enabled {
+		s += ", " + d.cfg.TLS.Describe()
 	}
 	return s
 }
