@@ -10,6 +10,7 @@ import (
 
 	"github.com/evbench/evbench/drivers"
 	"github.com/evbench/evbench/drivers/dsnparam"
+	"github.com/evbench/evbench/drivers/dsntls"
 )
 
 const dsnExample = "amqp://guest:guest@127.0.0.1:5672/?queue=evbench&type=quorum"
@@ -21,10 +22,11 @@ const (
 	TypeStream  = "stream"  // RabbitMQ Streams through the stream protocol (port 5552)
 )
 
-// Config is a parsed amqp:// DSN. "amqp://guest:guest@127.0.0.1:5672/"
-// alone is a complete configuration.
+// Config is a parsed amqp:// or amqps:// DSN.
+// "amqp://guest:guest@127.0.0.1:5672/" alone is a complete configuration.
 type Config struct {
-	// Addr is host:port of the AMQP 0-9-1 listener (default port 5672).
+	// Addr is host:port of the AMQP 0-9-1 listener (default port 5672,
+	// 5671 for amqps://).
 	Addr string
 	// User and Password come from the userinfo (default guest/guest).
 	User, Password string
@@ -35,7 +37,8 @@ type Config struct {
 	Queue string
 	// Type is quorum (default), classic or stream.
 	Type string
-	// StreamPort is the stream protocol's port for type=stream. Default 5552.
+	// StreamPort is the stream protocol's port for type=stream. Default
+	// 5552, or 5551 (RabbitMQ's stream TLS listener) when TLS is on.
 	StreamPort int
 	// Prefetch is how many unacknowledged deliveries a queue
 	// subscription may hold (basic.qos). Default 1000. Streams use the
@@ -60,13 +63,20 @@ type Config struct {
 	// MaxInFlight caps messages published and not yet confirmed; an
 	// append waits for room (bounded by its ctx). Default 8192.
 	MaxInFlight int
+	// TLS is the DSN's TLS settings (amqps://, tls=, ca=, cert=/key=,
+	// server_name=, insecure_skip_verify=; see dsntls), for the AMQP and
+	// the stream connections alike.
+	TLS dsntls.Config
 }
 
 // params are the DSN's query parameters.
-var params = dsnparam.Spec{Driver: "rabbitmq", Names: []string{"confirm_timeout", "dead_letter", "linger", "max_in_flight", "prefetch", "queue", "stream_port", "subscribers", "type"}}
+var params = dsnparam.Spec{Driver: "rabbitmq", Names: append([]string{"confirm_timeout", "dead_letter", "linger", "max_in_flight", "prefetch", "queue", "stream_port", "subscribers", "type"}, dsntls.Params...)}
 
 // amqpURL is the DSN amqp091 dials, rebuilt from the parsed fields so no
-// evbench parameter reaches the library.
+// evbench parameter reaches the library. Its scheme is amqp even for an
+// amqps:// DSN: the driver's Dial func returns a connection that already
+// completed TLS (over opts.Dialer(), so chaos proxies stay in the path),
+// and amqp091 would run a second handshake on top of it for amqps.
 func (c Config) amqpURL() string {
 	u := url.URL{Scheme: "amqp", User: url.UserPassword(c.User, c.Password), Host: c.Addr, Path: "/" + c.VHost}
 	if c.VHost == "/" {
@@ -82,6 +92,16 @@ func (c Config) streamAddr() string {
 	return net.JoinHostPort(host, strconv.Itoa(c.StreamPort))
 }
 
+// tlsSuffix is what Describe appends: nothing for plaintext (the result
+// line of a plaintext run is unchanged), else ", " and the TLS mode
+// (loud for insecure_skip_verify=true).
+func (c Config) tlsSuffix() string {
+	if !c.TLS.Enabled {
+		return ""
+	}
+	return ", " + c.TLS.Describe()
+}
+
 // queueName is the queue of subscriber slot i: the DSN's queue for 0,
 // "<queue>.<i>" for the others.
 func (c Config) queueName(i int) string {
@@ -92,8 +112,9 @@ func (c Config) queueName(i int) string {
 }
 
 // ParseDSN parses amqp://user:pass@host:5672/vhost?queue=...&type=...
-// without connecting. Unknown parameters are rejected with the list of
-// known ones; errors show the DSN redacted (drivers.RedactDSN).
+// (amqps:// for TLS, default port 5671) without connecting. Unknown
+// parameters are rejected with the list of known ones; errors show the
+// DSN redacted (drivers.RedactDSN).
 func ParseDSN(dsn string) (Config, error) {
 	cfg := Config{User: "guest", Password: "guest", VHost: "/", Queue: "evbench", Type: TypeQuorum, StreamPort: 5552,
 		Prefetch: 1000, Subscribers: 1, DeadLetter: true, ConfirmTimeout: 10 * time.Second, MaxInFlight: 8192, Linger: 5 * time.Millisecond}
@@ -102,15 +123,15 @@ func ParseDSN(dsn string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("rabbitmq: DSN %q: %v; want e.g. %s", shown, drivers.ParseReason(err), dsnExample)
 	}
-	if u.Scheme != "amqp" {
-		return cfg, fmt.Errorf("rabbitmq: DSN %q: scheme %q; want amqp:// (e.g. %s)", shown, u.Scheme, dsnExample)
+	if u.Scheme != "amqp" && u.Scheme != "amqps" {
+		return cfg, fmt.Errorf("rabbitmq: DSN %q: scheme %q; want amqp:// or amqps:// for TLS (e.g. %s)", shown, u.Scheme, dsnExample)
 	}
 	if u.Host == "" {
 		return cfg, fmt.Errorf("rabbitmq: DSN %q: no host; want e.g. %s", shown, dsnExample)
 	}
 	cfg.Addr = u.Host
 	if _, _, err := net.SplitHostPort(u.Host); err != nil {
-		cfg.Addr = net.JoinHostPort(u.Host, "5672")
+		cfg.Addr = net.JoinHostPort(u.Host, defaultPort(u.Scheme))
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
@@ -121,6 +142,7 @@ func ParseDSN(dsn string) (Config, error) {
 	if v := strings.TrimPrefix(u.Path, "/"); v != "" {
 		cfg.VHost = v
 	}
+	streamPortSet := false
 	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
 		switch p.Name {
 		case "queue":
@@ -131,6 +153,7 @@ func ParseDSN(dsn string) (Config, error) {
 		case "type":
 			return p.OneOf(&cfg.Type, TypeQuorum, TypeClassic, TypeStream)
 		case "stream_port":
+			streamPortSet = true
 			return p.Int(&cfg.StreamPort, 1, 65535, "a whole number from 1 to 65535")
 		case "prefetch":
 			return p.Int(&cfg.Prefetch, 1, 65535, "a whole number from 1 to 65535")
@@ -145,7 +168,25 @@ func ParseDSN(dsn string) (Config, error) {
 		case "linger":
 			return p.DurationIn(&cfg.Linger, 0, time.Second, "a duration from 0 to 1s with a unit, e.g. 5ms")
 		}
-		return nil
+		return nil // the TLS parameters: dsntls.Parse below
 	})
-	return cfg, err
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.TLS, err = dsntls.Parse("rabbitmq", u.Query(), u.Scheme == "amqps"); err != nil {
+		return cfg, err
+	}
+	if cfg.TLS.Enabled && !streamPortSet {
+		cfg.StreamPort = 5551
+	}
+	return cfg, nil
+}
+
+// defaultPort is the AMQP port of scheme: 5671 for amqps, else 5672
+// (amqp://h?tls=true keeps 5672: the DSN's scheme names the port).
+func defaultPort(scheme string) string {
+	if scheme == "amqps" {
+		return "5671"
+	}
+	return "5672"
 }

@@ -41,8 +41,8 @@ func TestParseDSN(t *testing.T) {
 func TestParseDSNErrors(t *testing.T) {
 	const pw = "hunter2secret"
 	cases := []struct{ dsn, want string }{
-		{"amqps://guest:" + pw + "@h/", "want amqp://"},
-		{"amqp://guest:" + pw + "@h/?qeueu=x", "known: confirm_timeout, dead_letter, linger, max_in_flight, prefetch, queue, stream_port, subscribers, type"},
+		{"http://guest:" + pw + "@h/", "want amqp:// or amqps://"},
+		{"amqp://guest:" + pw + "@h/?qeueu=x", "known: ca, cert, confirm_timeout, dead_letter, insecure_skip_verify, key, linger, max_in_flight, prefetch, queue, server_name, stream_port, subscribers, tls, type"},
 		{"amqp://guest:" + pw + "@h/?type=lavinmq", "quorum, classic or stream"},
 		{"amqp://guest:" + pw + "@h/?stream_port=0", "from 1 to 65535"},
 		{"amqp://guest:" + pw + "@h/?subscribers=x", "from 1 to 64"},

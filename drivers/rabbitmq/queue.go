@@ -75,9 +75,12 @@ func openQueue(ctx context.Context, cfg Config, opts drivers.Options) (*queueDri
 	return d, nil
 }
 
-// dial connects through opts.Dialer(), so chaos proxies see every byte.
+// dial connects through opts.Dialer(), so chaos proxies see every byte;
+// with TLS the handshake runs on that connection (dsntls), within the
+// same 5s as the dial, and amqp091 gets the TLS connection (amqpURL says
+// amqp, so it does not wrap it again).
 func (d *queueDriver) dial(ctx context.Context) (*amqp.Connection, error) {
-	dial := d.opts.Dialer()
+	dial := d.cfg.TLS.Dial(d.opts.Dialer())
 	role := d.opts.Role
 	if role == "" {
 		role = "client"
@@ -98,6 +101,12 @@ func (d *queueDriver) dial(ctx context.Context) (*amqp.Connection, error) {
 	}
 	conn, err := amqp.DialConfig(d.cfg.amqpURL(), cfg)
 	if err != nil {
+		if d.cfg.TLS.Enabled {
+			// TLS 1.3 reports a refused client certificate on the first
+			// read (inside amqp091's handshake), not in ours: explain it
+			// too (Explain leaves an explained handshake error alone).
+			err = d.cfg.TLS.Explain(err)
+		}
 		return nil, fmt.Errorf("rabbitmq: connect to %s vhost %q: %w", d.cfg.Addr, d.cfg.VHost, err)
 	}
 	return conn, nil
@@ -446,8 +455,8 @@ func (d *queueDriver) Describe() string {
 			ver = v
 		}
 	}
-	return fmt.Sprintf("RabbitMQ %s, %s queue %q (%d subscriber queue(s) on fanout exchange %q, single active consumer), publisher confirms, batch = N independent publishes",
-		ver, d.cfg.Type, d.cfg.Queue, d.cfg.Subscribers, d.exchange())
+	return fmt.Sprintf("RabbitMQ %s, %s queue %q (%d subscriber queue(s) on fanout exchange %q, single active consumer), publisher confirms, batch = N independent publishes%s",
+		ver, d.cfg.Type, d.cfg.Queue, d.cfg.Subscribers, d.exchange(), d.cfg.tlsSuffix())
 }
 
 // Close closes the connection (unconfirmed appends fail). Idempotent.

@@ -29,12 +29,16 @@ func init() {
 }
 
 // Open parses dsn and connects: type=quorum and classic over AMQP
-// 0-9-1 through opts.Dialer(), type=stream over the stream protocol
-// (which takes no custom dialer, so it refuses opts.Dial).
+// 0-9-1 through opts.Dialer() (TLS on top of it for amqps://),
+// type=stream over the stream protocol (which takes no custom dialer, so
+// it refuses opts.Dial, and TLS in ParseDSN).
 func Open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 	cfg, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
+	}
+	if w := cfg.TLS.Warning(); w != "" {
+		opts.Log("%s", w)
 	}
 	if cfg.Type == TypeStream {
 		return openStream(ctx, cfg, opts)

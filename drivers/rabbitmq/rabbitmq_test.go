@@ -32,10 +32,17 @@ func uniqueQueue() string {
 // in Cleanup (Reset on a driver opened just for that, then the deletes).
 func openFresh(t testing.TB, params string) drivers.Driver {
 	t.Helper()
-	dsn := machineDSN + "?queue=" + uniqueQueue() + params
+	return openFreshAt(t, machineDSN, params, drivers.Options{})
+}
+
+// openFreshAt is openFresh on base (a DSN ending in "/", e.g. amqps://
+// through a TLS proxy) with opts.
+func openFreshAt(t testing.TB, base, params string, opts drivers.Options) drivers.Driver {
+	t.Helper()
+	dsn := base + "?queue=" + uniqueQueue() + params
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := Open(ctx, dsn, drivers.Options{})
+	d, err := Open(ctx, dsn, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,11 @@ func openStream(ctx context.Context, cfg Config, opts drivers.Options) (*streamD
 		// with delayed ACKs a consumer read ~200 KB/s here (270 events/s
 		// of 600 B). 1 MiB lets a consumer keep up with the producer.
 		SetReadBuffer(1 << 20).SetWriteBuffer(1 << 20)
+	if cfg.TLS.Enabled {
+		// The client runs the handshake itself on every connection it
+		// opens (locator, producer, consumers), all to the address above.
+		eo = eo.IsTLS(true).SetTLSConfig(cfg.TLS.ClientConfig(cfg.streamAddr()))
+	}
 	type result struct {
 		env *stream.Environment
 		err error
@@ -109,6 +114,11 @@ func openStream(ctx context.Context, cfg Config, opts drivers.Options) (*streamD
 		return nil, fmt.Errorf("rabbitmq: type=stream: connect to %s: %w", cfg.streamAddr(), ctx.Err())
 	}
 	if r.err != nil {
+		if cfg.TLS.Enabled {
+			if perr := probeStreamTLS(ctx, cfg); perr != nil {
+				r.err = perr
+			}
+		}
 		return nil, fmt.Errorf("rabbitmq: type=stream: connect to %s vhost %q: %w", cfg.streamAddr(), cfg.VHost, r.err)
 	}
 	d := &streamDriver{cfg: cfg, opts: opts, head: headFor(cfg), env: r.env, sem: make(chan struct{}, cfg.MaxInFlight),
@@ -470,8 +480,8 @@ func (d *streamDriver) BatchAtomic() bool { return false }
 
 // Describe names the stream for the result.
 func (d *streamDriver) Describe() string {
-	return fmt.Sprintf("RabbitMQ stream %q via the stream protocol at %s (offset replay), confirms after replication without fsync, batch = N messages in one frame",
-		d.cfg.Queue, d.cfg.streamAddr())
+	return fmt.Sprintf("RabbitMQ stream %q via the stream protocol at %s (offset replay), confirms after replication without fsync, batch = N messages in one frame%s",
+		d.cfg.Queue, d.cfg.streamAddr(), d.cfg.tlsSuffix())
 }
 
 // Close closes the producer (unconfirmed appends fail) and every
