@@ -56,8 +56,9 @@ type Security struct {
 	tls       dsntls.Config // the same settings, for the dialer (dsntls.Config.Dial)
 }
 
-// securityParams are the DSN parameters Security reads.
-var securityParams = []string{"ca", "cert", "insecure_skip_verify", "key", "sasl", "server_name", "tls", "token", "token_file"}
+// securityParams are the DSN parameters Security reads: the shared TLS
+// ones and SASL's.
+var securityParams = append([]string{"sasl", "token", "token_file"}, dsntls.Params...)
 
 // saslMechanisms are the supported SASL mechanisms, as sasl= spells them.
 var saslMechanisms = []string{"plain", "scram-sha-256", "scram-sha-512", "oauthbearer"}
