@@ -31,7 +31,7 @@ func init() {
 // Open parses dsn and connects: type=quorum and classic over AMQP
 // 0-9-1 through opts.Dialer() (TLS on top of it for amqps://),
 // type=stream over the stream protocol (which takes no custom dialer, so
-// it refuses opts.Dial, and TLS in ParseDSN).
+// it refuses opts.Dial; with TLS it runs the stream client's own).
 func Open(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 	cfg, err := ParseDSN(dsn)
 	if err != nil {
