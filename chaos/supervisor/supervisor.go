@@ -513,7 +513,30 @@ func (s *Store) signal(op string, sig syscall.Signal) error {
 	if err := signalTree(c.pid, sig); err != nil {
 		return fmt.Errorf("%s: managed store: %s pid %d: %w", s.spec.Driver, op, c.pid, err)
 	}
+	if sig == syscall.SIGSTOP {
+		// A signal is delivered asynchronously: return once the store is
+		// frozen, so a fault window starts when the store really stops.
+		if st, ok := waitStopped(c.pid, 2*time.Second); !ok {
+			s.logf("%s: managed store: pid %d not stopped 2s after SIGSTOP (state %q); the freeze starts late", s.spec.Driver, c.pid, st)
+		}
+	}
 	return nil
+}
+
+// waitStopped polls pid's state until it is stopped ('T', or 't' when
+// traced), within limit; it returns the last state seen.
+func waitStopped(pid int, limit time.Duration) (byte, bool) {
+	deadline := time.Now().Add(limit)
+	for {
+		_, st, ok := procStat(pid)
+		if !ok || st == 'T' || st == 't' {
+			return st, true // gone counts as stopped: nothing runs
+		}
+		if time.Now().After(deadline) {
+			return st, false
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Restart stops the store gracefully (SIGTERM; postgres: SIGINT, a fast
