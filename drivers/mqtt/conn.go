@@ -61,7 +61,7 @@ func connect(ctx context.Context, cfg Config, o connOptions) (*paho.Client, erro
 	c := paho.NewClient(pc)
 	receiveMax := uint16(65535)
 	cp := &paho.Connect{
-		ClientID:   clientID(o.role),
+		ClientID:   clientID(cfg.ClientID, o.role),
 		KeepAlive:  keepAlive,
 		CleanStart: true,
 		Properties: &paho.ConnectProperties{ReceiveMaximum: &receiveMax, RequestProblemInfo: true},
@@ -101,12 +101,16 @@ func reasonString(ca *paho.Connack) string {
 }
 
 // clientID is unique per connection, so two connections never take over
-// each other's session.
-func clientID(role string) string {
+// each other's session: "<prefix>-<role>-<12 hex>" (client_id= is the
+// prefix, default evbench).
+func clientID(prefix, role string) string {
+	if prefix == "" {
+		prefix = "evbench"
+	}
 	if role == "" {
 		role = "client"
 	}
 	var b [6]byte
 	rand.Read(b[:])
-	return "evbench-" + role + "-" + hex.EncodeToString(b[:])
+	return prefix + "-" + role + "-" + hex.EncodeToString(b[:])
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,17 @@ type Config struct {
 	// server_name=, insecure_skip_verify=. Managed brokers (HiveMQ Cloud,
 	// EMQX Cloud, AWS IoT Core) accept nothing else.
 	TLS dsntls.Config
+	// ClientID prefixes every connection's client ID: "<ClientID>-<role>-
+	// <12 hex>", unique per connection so two never take over each other's
+	// session. Default "evbench". Brokers whose policies allow only some
+	// client IDs (AWS IoT Core: iot:Connect on client/<prefix>*) need it.
+	ClientID string
 }
+
+// clientIDRe is what client_id= accepts: characters every broker takes
+// in a client ID, short enough that the full ID stays under 128 bytes
+// (AWS IoT Core's limit).
+var clientIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 const (
 	defaultPort  = "1883"
@@ -66,7 +77,7 @@ const (
 // params are the DSN's query parameters.
 // The TLS ones (dsntls.Params) are known names without a case in the
 // switch: dsntls.Parse reads them after the walk.
-var params = dsnparam.Spec{Driver: "mqtt", Names: append([]string{"ack_timeout", "broker_config", "conns", "lanes", "qos", "shared", "topic"}, dsntls.Params...)}
+var params = dsnparam.Spec{Driver: "mqtt", Names: append([]string{"ack_timeout", "broker_config", "client_id", "conns", "lanes", "qos", "shared", "topic"}, dsntls.Params...)}
 
 // ParseDSN parses mqtt://[user:pass@]host[:1883][/]?topic=...&qos=1&shared=...
 // and its TLS form mqtts://[user:pass@]host[:8883][/]?ca=...&cert=...&key=...
@@ -74,7 +85,7 @@ var params = dsnparam.Spec{Driver: "mqtt", Names: append([]string{"ack_timeout",
 // the DSN redacted (drivers.RedactDSN). The TLS files are read here, so a
 // missing one is an error before anything connects.
 func ParseDSN(dsn string) (Config, error) {
-	cfg := Config{Topic: defaultTopic, QoS: 1, Lanes: 64, Conns: 4, AckTimeout: 10 * time.Second}
+	cfg := Config{Topic: defaultTopic, QoS: 1, Lanes: 64, Conns: 4, AckTimeout: 10 * time.Second, ClientID: "evbench"}
 	shown := drivers.RedactDSN(dsn)
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -116,6 +127,11 @@ func ParseDSN(dsn string) (Config, error) {
 
 	err = params.Walk(u.Query(), func(p dsnparam.Param) error {
 		switch p.Name {
+		case "client_id":
+			if !clientIDRe.MatchString(p.Value) {
+				return p.Bad("a client ID prefix of 1-64 letters, digits, '-' or '_' (evbench adds -<role>-<12 hex>)")
+			}
+			cfg.ClientID = p.Value
 		case "topic":
 			if err := checkTopicPrefix(p.Value); err != nil {
 				return p.Bad(err.Error())

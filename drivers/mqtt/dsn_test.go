@@ -22,7 +22,10 @@ func TestParseDSN(t *testing.T) {
 				return c.User == "bob" && c.Password == "s3cret" && c.Topic == "bench/run1" && c.QoS == 2 && c.Shared == "g1" &&
 					c.Lanes == 4 && c.Conns == 2 && c.AckTimeout == 3*time.Second && c.BrokerConfig == "/etc/m.conf" && c.filter() == "$share/g1/bench/run1/#"
 			}},
-		{dsn: "mqtt://127.0.0.1:1883/?topic=a", want: func(c Config) bool { return c.filter() == "a/#" }},
+		{dsn: "mqtt://127.0.0.1:1883/?topic=a", want: func(c Config) bool { return c.filter() == "a/#" && c.ClientID == "evbench" }},
+		{dsn: "mqtt://127.0.0.1:1883/?client_id=thing-7_a", want: func(c Config) bool { return c.ClientID == "thing-7_a" }},
+		{dsn: "mqtt://127.0.0.1:1883/?client_id=a/b", wantErr: "a client ID prefix of 1-64 letters"},
+		{dsn: "mqtt://127.0.0.1:1883/?client_id=", wantErr: "a client ID prefix of 1-64 letters"},
 		{dsn: "mqtt://127.0.0.1:1883/?qos=0", wantErr: "QoS 0 is never acknowledged"},
 		{dsn: "mqtt://127.0.0.1:1883/?qos=3", wantErr: "qos=\"3\""},
 		{dsn: "mqtt://127.0.0.1:1883/?topic=a/%2B", wantErr: "wildcards"},
@@ -34,7 +37,7 @@ func TestParseDSN(t *testing.T) {
 		{dsn: "mqtt://127.0.0.1:1883/?conns=0", wantErr: "connection count"},
 		{dsn: "mqtt://127.0.0.1:1883/?qos=1&qos=2", wantErr: `mqtt: DSN parameter "qos" is given 2 times; give it once`},
 		{dsn: "mqtt://127.0.0.1:1883/?lanes=1025", wantErr: `mqtt: DSN parameter lanes="1025": want a lane count from 1 to 1024`},
-		{dsn: "mqtt://127.0.0.1:1883/?stream=x", wantErr: "known: ack_timeout, broker_config, ca, cert, conns, insecure_skip_verify, key, lanes, qos, server_name, shared, tls, topic"},
+		{dsn: "mqtt://127.0.0.1:1883/?stream=x", wantErr: "known: ack_timeout, broker_config, ca, cert, client_id, conns, insecure_skip_verify, key, lanes, qos, server_name, shared, tls, topic"},
 		{dsn: "ws://127.0.0.1:8080", wantErr: "not supported"}, // mqtts:// is TLS: tls_dsn_test.go
 		{dsn: "nats://127.0.0.1:4222", wantErr: "want mqtt://"},
 		{dsn: "mqtt://127.0.0.1:1883/evbench", wantErr: "?topic="},

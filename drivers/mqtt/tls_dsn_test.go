@@ -45,7 +45,7 @@ func TestParseDSNTLS(t *testing.T) {
 		{dsn: "mqtts://h?tls=yes", wantErr: `mqtt: DSN parameter tls="yes": want true or false`},
 		{dsn: "mqtts://h?insecure_skip_verify=true&ca=" + f.CA, wantErr: "ignores ca= and server_name="},
 		{dsn: "mqtts://h?ca=a&ca=b", wantErr: `mqtt: DSN parameter "ca" is given 2 times; give it once`},
-		{dsn: "mqtts://h?cafile=x", wantErr: "known: ack_timeout, broker_config, ca, cert, conns, insecure_skip_verify, key, lanes, qos, server_name, shared, tls, topic"},
+		{dsn: "mqtts://h?cafile=x", wantErr: "known: ack_timeout, broker_config, ca, cert, client_id, conns, insecure_skip_verify, key, lanes, qos, server_name, shared, tls, topic"},
 		{dsn: "mqtts://h:0", wantErr: "port"},
 		{dsn: "tls://h:8883", wantErr: "mqtts://host:8883"},
 		{dsn: "wss://h:8884", wantErr: "websockets are not implemented"},

@@ -256,6 +256,22 @@ func TestTLSSendsCredentials(t *testing.T) {
 	}
 }
 
+// TestClientIDPrefix: client_id= prefixes the ID every connection
+// sends in its CONNECT (a broker policy may allow only that prefix).
+func TestClientIDPrefix(t *testing.T) {
+	drivertest.RequireService(t, "mosquitto", machineBroker)
+	tap, connects := plaintextTap(t, machineBroker)
+	openFresh(t, strings.Replace(freshDSN("&conns=1&client_id=thing-7"), machineBroker, tap, 1), drivers.Options{Role: "producer"})
+	select {
+	case cp := <-connects:
+		if !strings.HasPrefix(cp.ClientID, "thing-7-producer-") || len(cp.ClientID) != len("thing-7-producer-")+12 {
+			t.Fatalf("CONNECT client ID %q; want thing-7-producer-<12 hex>", cp.ClientID)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no CONNECT reached the broker")
+	}
+}
+
 // plaintextTap listens on 127.0.0.1, forwards every connection to target
 // and sends the first packet each client wrote, decoded, on the channel.
 func plaintextTap(t *testing.T, target string) (string, <-chan *packets.Connect) {
