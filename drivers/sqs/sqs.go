@@ -8,9 +8,13 @@
 // SQS is a queue, not a log: a deleted message is gone, so there is no
 // replay (rebuild unsupported, declared) and no head offset to read (Head
 // and positions are counted in this process). One queue gives each message
-// to one consumer, so more than one projector is refused before load (SNS
-// fan-out, a queue per projector, is not built yet). With an empty DSN the
-// harness starts sqsfake in-process and the run is labelled emulated.
+// to one consumer, so without sns=true more than one projector is refused
+// before load. With sns=true (SNS fan-out, fanout.go) appends go in
+// PublishBatch calls to an SNS FIFO topic, and each projector reads its own
+// FIFO queue subscribed with raw delivery, so every projector gets every
+// event; subscribers=N queues allow N projectors. With an empty DSN the
+// harness starts sqsfake (which serves the SNS calls too) in-process and
+// the run is labelled emulated.
 package sqs
 
 import (
@@ -22,6 +26,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +34,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -39,7 +45,7 @@ import (
 func init() {
 	drivers.Register(drivers.Registration{
 		Name:        "sqs",
-		Description: "Amazon SQS FIFO (SendMessageBatch as commit, message group = key, dedupe id = event ID, delete = ack; one projector, no replay); embedded: sqsfake, labelled emulated",
+		Description: "Amazon SQS FIFO (SendMessageBatch as commit, message group = key, dedupe id = event ID, delete = ack; one projector, or sns=true&subscribers=N: SNS FIFO topic fanned out to a queue per projector, PublishBatch as commit; no replay); embedded: sqsfake, labelled emulated",
 		DSNExample:  dsnExample,
 		Open: func(ctx context.Context, dsn string, opts drivers.Options) (drivers.Driver, error) {
 			return Open(ctx, dsn, opts)
@@ -52,16 +58,19 @@ func init() {
 
 var errClosed = errors.New("sqs: driver closed")
 
-// Driver is one SQS client on one FIFO queue. Safe for concurrent use.
+// Driver is one SQS client on one FIFO queue, or with sns=true an SNS
+// client on a FIFO topic and its subscriber queues. Safe for concurrent use.
 type Driver struct {
-	cfg    Config
-	client *awssqs.Client
-	url    string
-	ledger *ledger
+	cfg      Config
+	client   *awssqs.Client
+	sns      *awssns.Client // sns=true only
+	topicArn string         // sns=true only
+	queues   []queueRef     // the DSN's queue, or sns=true's subscriber queues
+	ledger   *ledger
 
-	mu         sync.Mutex
-	subscribed bool
-	closed     bool
+	mu     sync.Mutex
+	inUse  []bool // queues held by a running Subscribe
+	closed bool
 
 	closeCtx context.Context
 	closeFn  context.CancelFunc
@@ -104,13 +113,26 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	})
-	out, err := client.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(cfg.Queue), Attributes: map[string]string{
-		"FifoQueue": "true", "ContentBasedDeduplication": "false", "VisibilityTimeout": strconv.Itoa(cfg.Visibility),
-	}})
-	if err != nil {
-		return nil, fmt.Errorf("sqs: create queue %s in %s: %w", cfg.Queue, cfg.Region, err)
+	d := &Driver{cfg: cfg, client: client}
+	if cfg.SNS {
+		d.sns = awssns.NewFromConfig(awsCfg, func(o *awssns.Options) {
+			if cfg.Endpoint != "" {
+				o.BaseEndpoint = aws.String(cfg.Endpoint)
+			}
+		})
+		if d.topicArn, d.queues, err = setupFanout(ctx, client, d.sns, cfg); err != nil {
+			return nil, err
+		}
+		d.ledger = ledgerFor(cfg.Endpoint + "|" + d.topicArn)
+	} else {
+		q, err := createQueue(ctx, client, cfg, cfg.Queue)
+		if err != nil {
+			return nil, err
+		}
+		d.queues = []queueRef{q}
+		d.ledger = ledgerFor(cfg.Endpoint + "|" + q.url)
 	}
-	d := &Driver{cfg: cfg, client: client, url: aws.ToString(out.QueueUrl), ledger: ledgerFor(cfg.Endpoint + "|" + aws.ToString(out.QueueUrl))}
+	d.inUse = make([]bool, len(d.queues))
 	d.closeCtx, d.closeFn = context.WithCancel(context.Background())
 	if opts.Reset {
 		if err := d.Reset(ctx); err != nil {
@@ -120,17 +142,22 @@ func Open(ctx context.Context, dsn string, opts drivers.Options) (*Driver, error
 	return d, nil
 }
 
-// Reset purges the queue.
+// Reset purges the queue, or every subscriber queue with sns=true (SNS
+// keeps nothing to purge).
 func (d *Driver) Reset(ctx context.Context) error {
-	if _, err := d.client.PurgeQueue(ctx, &awssqs.PurgeQueueInput{QueueUrl: aws.String(d.url)}); err != nil {
-		return fmt.Errorf("sqs: reset: purge %s: %w", d.cfg.Queue, err)
+	for _, q := range d.queues {
+		if _, err := d.client.PurgeQueue(ctx, &awssqs.PurgeQueueInput{QueueUrl: aws.String(q.url)}); err != nil {
+			return fmt.Errorf("sqs: reset: purge %s: %w", q.name, err)
+		}
 	}
 	return nil
 }
 
-// drop deletes the queue (tests' cleanup).
+// drop deletes the queues (tests' cleanup; a topic is left).
 func (d *Driver) drop(ctx context.Context) {
-	_, _ = d.client.DeleteQueue(ctx, &awssqs.DeleteQueueInput{QueueUrl: aws.String(d.url)})
+	for _, q := range d.queues {
+		_, _ = d.client.DeleteQueue(ctx, &awssqs.DeleteQueueInput{QueueUrl: aws.String(q.url)})
+	}
 }
 
 // Describe says what runs and what the numbers mean.
@@ -140,6 +167,10 @@ func (d *Driver) Describe() string {
 		where = "SQS emulator at " + d.cfg.Endpoint
 	} else if d.cfg.Endpoint != "" {
 		where += " at " + d.cfg.Endpoint
+	}
+	if d.cfg.SNS {
+		return fmt.Sprintf("%s, SNS FIFO topic %s fanned out to %d FIFO queue(s) %s-p<i>.fifo (raw delivery, one per projector); head and lag counted in this process; batch = PublishBatch calls of <= 10, each entry accepted alone, delivered to the queues asynchronously",
+			where, d.cfg.Topic, len(d.queues), strings.TrimSuffix(d.cfg.Queue, ".fifo"))
 	}
 	return fmt.Sprintf("%s, FIFO queue %s; head and lag counted in this process; batch = SendMessageBatch calls of <= 10, each entry accepted alone", where, d.cfg.Queue)
 }
@@ -194,6 +225,11 @@ func (d *Driver) Durability(ctx context.Context) (drivers.Durability, error) {
 		return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncFalse, Replication: "none (emulator, in memory)",
 			Detail: "emulator at " + d.cfg.Endpoint + ": messages kept in memory, an ack is not durable", Source: "DSN (emulator=true)"}, nil
 	}
+	if d.cfg.SNS {
+		return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncUnknown, Replication: "multi-AZ (service documentation)",
+			Detail: "PublishBatch succeeds when SNS accepted the message, before it delivers to the subscribed queues (asynchronously; each queue stores it across availability zones); whether acceptance includes an fsync is not exposed",
+			Source: "service documentation"}, nil
+	}
 	return drivers.Durability{AckAfterFsync: drivers.AckAfterFsyncUnknown, Replication: "multi-AZ (service documentation)",
 		Detail: "SQS stores a message redundantly across availability zones before SendMessage succeeds; whether that includes an fsync is not exposed",
 		Source: "service documentation"}, nil
@@ -243,71 +279,48 @@ func decode(s string) (drivers.Event, error) {
 	return e, nil
 }
 
-// maxBatch is SendMessageBatch's and DeleteMessageBatch's entry limit.
-const maxBatch = 10
-
-// Append sends the batch in SendMessageBatch calls of at most 10, in
-// order, and returns when SQS accepted every entry. Positions come from
-// the process's ledger: a deduplicated retry gets its original position.
-func (d *Driver) Append(ctx context.Context, batch []drivers.Event) ([]drivers.Position, error) {
-	if d.isClosed() {
-		return nil, errClosed
+// claim takes a free queue for a Subscribe: the one queue, or with
+// sns=true one of the subscriber queues, so concurrent subscribers
+// (projectors) each get every event. A subscriber that stops and
+// subscribes again gets a free queue back and reads what it has not
+// deleted.
+func (d *Driver) claim() (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return 0, errClosed
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("sqs: send: %w", err)
-	}
-	pos := make([]drivers.Position, 0, len(batch))
-	for start := 0; start < len(batch); start += maxBatch {
-		chunk := batch[start:min(start+maxBatch, len(batch))]
-		entries := make([]types.SendMessageBatchRequestEntry, len(chunk))
-		for i, e := range chunk {
-			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(encode(e)),
-				MessageGroupId: aws.String(e.Key), MessageDeduplicationId: aws.String(hex.EncodeToString(e.ID[:]))}
-		}
-		out, err := d.client.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{QueueUrl: aws.String(d.url), Entries: entries})
-		if err != nil {
-			return nil, fmt.Errorf("sqs: send %d message(s) to %s: %w", len(chunk), d.cfg.Queue, err)
-		}
-		okIDs := map[string]bool{}
-		for _, s := range out.Successful {
-			okIDs[aws.ToString(s.Id)] = true
-		}
-		for i, e := range chunk {
-			if okIDs[strconv.Itoa(i)] {
-				d.ledger.accept(e.ID)
-			}
-		}
-		if len(out.Failed) > 0 {
-			f := out.Failed[0]
-			return nil, fmt.Errorf("sqs: send to %s: %d of %d entries failed, e.g. %s: %s", d.cfg.Queue, len(out.Failed), len(chunk), aws.ToString(f.Code), aws.ToString(f.Message))
-		}
-		for _, e := range chunk {
-			pos = append(pos, drivers.Position{Offset: d.ledger.position(e.ID)})
+	for i, busy := range d.inUse {
+		if !busy {
+			d.inUse[i] = true
+			return i, nil
 		}
 	}
-	return pos, nil
+	if d.cfg.SNS {
+		return 0, fmt.Errorf("sqs: all %d subscriber queue(s) of SNS topic %s are in use; give one per projector with subscribers=N in the DSN", len(d.inUse), d.cfg.Topic)
+	}
+	return 0, fmt.Errorf("sqs: queue %s already has a subscriber on this connection; one queue gives each message to one consumer (for several, use SNS fan-out: sns=true&subscribers=N in the DSN)", d.cfg.Queue)
 }
 
-// Subscribe long-polls the queue until ctx ends or deliver fails: each
-// received lot (at most 10, FIFO per message group) is delivered, then
-// deleted in one DeleteMessageBatch (the ack). A lot whose deliver fails
-// is not deleted and comes back after the visibility timeout. Only one
-// Subscribe may run per driver: one queue gives each message to one
-// consumer. from only sets where delivered positions count from (the k-th
+func (d *Driver) release(i int) {
+	d.mu.Lock()
+	d.inUse[i] = false
+	d.mu.Unlock()
+}
+
+// Subscribe long-polls a free queue (see claim) until ctx ends or deliver
+// fails: each received lot (at most 10, FIFO per message group) is
+// delivered, then deleted in one DeleteMessageBatch (the ack). A lot whose
+// deliver fails is not deleted and comes back after the visibility
+// timeout. from only sets where delivered positions count from (the k-th
 // delivery is at from[0]+k): there is no replay.
 func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver func([]drivers.Delivered) error) error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return errClosed
+	idx, err := d.claim()
+	if err != nil {
+		return err
 	}
-	if d.subscribed {
-		d.mu.Unlock()
-		return fmt.Errorf("sqs: queue %s already has a subscriber on this connection; one queue gives each message to one consumer (SNS fan-out is not built yet)", d.cfg.Queue)
-	}
-	d.subscribed = true
-	d.mu.Unlock()
-	defer func() { d.mu.Lock(); d.subscribed = false; d.mu.Unlock() }()
+	defer d.release(idx)
+	q := d.queues[idx]
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(d.closeCtx, cancel)
@@ -315,7 +328,7 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 
 	next := from[0]
 	for {
-		out, err := d.client.ReceiveMessage(rctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(d.url), MaxNumberOfMessages: maxBatch,
+		out, err := d.client.ReceiveMessage(rctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(q.url), MaxNumberOfMessages: maxBatch,
 			WaitTimeSeconds: int32(d.cfg.Wait)})
 		if rctx.Err() != nil {
 			return nil
@@ -332,7 +345,7 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 		for i, m := range out.Messages {
 			e, err := decode(aws.ToString(m.Body))
 			if err != nil {
-				return fmt.Errorf("sqs: queue %s: message %s: %w", d.cfg.Queue, aws.ToString(m.MessageId), err)
+				return fmt.Errorf("sqs: queue %s: message %s: %w", q.name, aws.ToString(m.MessageId), err)
 			}
 			batch = append(batch, drivers.Delivered{Event: e, Position: drivers.Position{Offset: next + int64(i)}})
 			del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
@@ -341,11 +354,11 @@ func (d *Driver) Subscribe(ctx context.Context, from drivers.Cursor, deliver fun
 			return err
 		}
 		next += int64(len(batch))
-		if _, err := d.client.DeleteMessageBatch(rctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(d.url), Entries: del}); err != nil {
+		if _, err := d.client.DeleteMessageBatch(rctx, &awssqs.DeleteMessageBatchInput{QueueUrl: aws.String(q.url), Entries: del}); err != nil {
 			if rctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("sqs: delete (ack) %d message(s) from %s: %w", len(del), d.cfg.Queue, err)
+			return fmt.Errorf("sqs: delete (ack) %d message(s) from %s: %w", len(del), q.name, err)
 		}
 	}
 }

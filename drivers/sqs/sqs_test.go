@@ -103,12 +103,12 @@ func TestParseDSN(t *testing.T) {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
 	}
 	for _, tc := range []struct{ dsn, want string }{
-		{"sqs://us-east-1/evbench.fifo?bogus=1", "known: emulator, endpoint, sns, visibility_timeout, wait"},
+		{"sqs://us-east-1/evbench.fifo?bogus=1", "known: emulator, endpoint, sns, subscribers, topic, visibility_timeout, wait"},
 		{"sqs://us-east-1/evbench", "ending in .fifo"},
 		{"sqs://nowhere/evbench.fifo", "region"},
 		{"sqs://AKIA:s3cret@us-east-1/evbench.fifo", "credentials do not go in the DSN"},
 		{"sqs://us-east-1/evbench.fifo?emulator=true", "needs endpoint"},
-		{"sqs://us-east-1/evbench.fifo?sns=true", "not built yet"},
+		{"sqs://us-east-1/evbench.fifo?subscribers=2", "needs sns=true"},
 		{"sqs://us-east-1/evbench.fifo?wait=30", "wait"},
 		{"sqs://us-east-1/evbench.fifo?endpoint=127.0.0.1:4100", "URL"},
 	} {

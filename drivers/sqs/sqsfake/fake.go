@@ -1,8 +1,11 @@
 // Package sqsfake is a minimal in-process fake of Amazon SQS FIFO queues,
 // speaking the AWS JSON 1.0 protocol of aws-sdk-go-v2's service/sqs, for
 // exactly the calls the evbench sqs driver makes: CreateQueue, GetQueueUrl,
-// DeleteQueue, PurgeQueue, SendMessageBatch, ReceiveMessage (long polling)
-// and DeleteMessageBatch.
+// DeleteQueue, PurgeQueue, SendMessageBatch, ReceiveMessage (long polling),
+// DeleteMessageBatch, GetQueueAttributes and SetQueueAttributes. On the same
+// endpoint it serves the SNS calls of the driver's fan-out mode (query
+// protocol: CreateTopic, Subscribe, PublishBatch; see sns.go), routing a
+// FIFO topic's messages to its subscribed queues with raw delivery.
 //
 // It exists because github.com/Admiral-Piett/goaws v0.4.5 speaks only the
 // older query protocol (form-encoded Action=...), which aws-sdk-go-v2's SQS
@@ -38,6 +41,7 @@ type Server struct {
 	mu     sync.Mutex
 	cond   *sync.Cond // broadcast on every send, delete, purge
 	queues map[string]*queue
+	topics map[string]*topic // SNS FIFO topics by name (sns.go)
 	nextID int64
 }
 
@@ -54,15 +58,20 @@ type queue struct {
 	msgs       []*message           // in send order
 	dedupe     map[string]time.Time // dedupe id -> first sent
 	dedupeIDs  map[string]string    // dedupe id -> message id
+	policy     string               // the Policy attribute, as set
 }
 
 // Start listens on a random 127.0.0.1 port and serves until Close.
-func Start() (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func Start() (*Server, error) { return StartAt("127.0.0.1:0") }
+
+// StartAt listens on addr (host:port) and serves until Close: the
+// standalone fake (cmd/sqsfake) a run with an explicit DSN points at.
+func StartAt(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("sqsfake: listen: %w", err)
 	}
-	s := &Server{ln: ln, queues: map[string]*queue{}}
+	s := &Server{ln: ln, queues: map[string]*queue{}, topics: map[string]*topic{}}
 	s.cond = sync.NewCond(&s.mu)
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
 	go s.srv.Serve(ln)
@@ -106,8 +115,14 @@ func fail(code, format string, a ...any) *apiError {
 	return &apiError{http.StatusBadRequest, code, fmt.Sprintf(format, a...)}
 }
 
-// ServeHTTP dispatches on X-Amz-Target ("AmazonSQS.<Operation>").
+// ServeHTTP dispatches on X-Amz-Target ("AmazonSQS.<Operation>", the SQS
+// JSON 1.0 protocol); a request without it is SNS's query protocol
+// (form-encoded Action=..., see sns.go), so one endpoint serves both clients.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Amz-Target") == "" {
+		s.serveQuery(w, r)
+		return
+	}
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.")
 	var in map[string]json.RawMessage
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
@@ -131,6 +146,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, aerr = s.receive(r, in)
 	case "DeleteMessageBatch":
 		out, aerr = s.deleteBatch(in)
+	case "GetQueueAttributes":
+		out, aerr = s.getQueueAttributes(in)
+	case "SetQueueAttributes":
+		out, aerr = s.setQueueAttributes(in)
 	default:
 		aerr = fail("UnsupportedOperation", "sqsfake does not implement %q", op)
 	}
@@ -163,7 +182,15 @@ func num(in map[string]json.RawMessage, k string, def int) int {
 	return v
 }
 
-func (s *Server) url(name string) string { return s.URL() + "/000000000000/" + name }
+func (s *Server) url(name string) string { return s.URL() + "/" + account + "/" + name }
+
+// account and region are the fake's AWS account and region, in its ARNs.
+const (
+	account = "000000000000"
+	region  = "us-east-1"
+)
+
+func queueARN(name string) string { return "arn:aws:sqs:" + region + ":" + account + ":" + name }
 
 // lookup finds a queue by URL; the caller holds s.mu.
 func (s *Server) lookup(url string) (*queue, *apiError) {
@@ -273,18 +300,26 @@ func (s *Server) sendBatch(in map[string]json.RawMessage) (any, *apiError) {
 			failed = append(failed, bad{e.ID, "MissingParameter", "FIFO queues need MessageGroupId and MessageDeduplicationId", true})
 			continue
 		}
-		if first, seen := q.dedupe[e.MessageDeduplicationId]; seen && now.Sub(first) < dedupeWindow {
-			succ = append(succ, ok{e.ID, q.dedupeIDs[e.MessageDeduplicationId], md5hex(e.MessageBody), "0"})
-			continue
-		}
-		s.nextID++
-		m := &message{id: fmt.Sprintf("m-%d", s.nextID), body: e.MessageBody, group: e.MessageGroupId, dedupe: e.MessageDeduplicationId, seq: s.nextID}
-		q.msgs = append(q.msgs, m)
-		q.dedupe[e.MessageDeduplicationId], q.dedupeIDs[e.MessageDeduplicationId] = now, m.id
-		succ = append(succ, ok{e.ID, m.id, md5hex(e.MessageBody), strconv.FormatInt(m.seq, 10)})
+		id, seq := s.enqueue(q, e.MessageBody, e.MessageGroupId, e.MessageDeduplicationId, now)
+		succ = append(succ, ok{e.ID, id, md5hex(e.MessageBody), strconv.FormatInt(seq, 10)})
 	}
 	s.cond.Broadcast()
 	return map[string]any{"Successful": succ, "Failed": failed}, nil
+}
+
+// enqueue stores a message at the tail of q unless its deduplication ID
+// was seen in the last 5 minutes; either way it returns the message ID
+// (the first one's for a duplicate) and the sequence number (0 for a
+// duplicate). The caller holds s.mu.
+func (s *Server) enqueue(q *queue, body, group, dedupe string, now time.Time) (string, int64) {
+	if first, seen := q.dedupe[dedupe]; seen && now.Sub(first) < dedupeWindow {
+		return q.dedupeIDs[dedupe], 0
+	}
+	s.nextID++
+	m := &message{id: fmt.Sprintf("m-%d", s.nextID), body: body, group: group, dedupe: dedupe, seq: s.nextID}
+	q.msgs = append(q.msgs, m)
+	q.dedupe[dedupe], q.dedupeIDs[dedupe] = now, m.id
+	return m.id, m.seq
 }
 
 // receivable picks up to max messages: per group, only the oldest message,
