@@ -221,44 +221,7 @@ func testLiveAsync(t *testing.T, d drivers.Driver) {
 // h0 (as a projector's cursor starts at the head it was given): Head grows
 // with appends, and lag, counted from h0, reaches 0 once the subscriber has
 // everything appended since. The probes before h0 were never its to get.
-func testLiveHeadLag(t *testing.T, d drivers.Driver) {
-	h0 := mustHead(t, d)
-	g := randomGen("head")
-	const n = 30
-	var pos []drivers.Position
-	for i := 0; i < 3; i++ {
-		pos = append(pos, mustAppend(t, d, g.events(n/3, 3))...)
-	}
-	h1 := mustHead(t, d)
-	grew := h1.Total() - h0.Total()
-	if grew < n {
-		t.Fatalf("Head().Total() grew by %d after %d appended events (head %v -> %v)", grew, n, h0, h1)
-	}
-	if contiguous(pos) && grew != n {
-		t.Errorf("gapless positions but Head().Total() grew by %d, want %d (head %v -> %v)", grew, n, h0, h1)
-	}
-	for _, p := range pos {
-		if p.Offset >= h1[p.Partition] {
-			t.Errorf("position %+v is not before head %v", p, h1)
-		}
-	}
-	c := subscribe(t, d, nil)
-	deadline := time.Now().Add(waitLimit)
-	for {
-		cur := h0.Clone()
-		for _, dl := range c.snapshot() {
-			cur.Advance(dl.Position)
-		}
-		lag := drivers.Lag(h1, cur)
-		if lag == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lag still %d after %s (head %v, subscriber started at %v, cursor %v)", lag, waitLimit, h1, h0, cur)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+func testLiveHeadLag(t *testing.T, d drivers.Driver) { headLag(t, d, true) }
 
 // subscribeLive is subscribe for a live-only driver: it subscribes from
 // the head and, when the head moved before the driver checked it (a probe

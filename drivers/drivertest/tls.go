@@ -116,14 +116,19 @@ func TLSProxy(t testing.TB, f TLSFiles, target string, requireClient bool) strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	Forward(t, ln, target, nil)
+	return ln.Addr().String()
+}
+
+// Forward accepts on ln until the test ends and pipes each connection to
+// target. tap, when set, also gets what each client writes, on a reader it
+// must read to the end (a test decoding the first packet, say). Everything
+// is closed, and every goroutine done, when the test ends.
+func Forward(t testing.TB, ln net.Listener, target string, tap func(client io.Reader)) {
+	t.Helper()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
-	track := func(c net.Conn) {
-		mu.Lock()
-		conns = append(conns, c)
-		mu.Unlock()
-	}
 	t.Cleanup(func() {
 		ln.Close()
 		mu.Lock()
@@ -146,12 +151,28 @@ func TLSProxy(t testing.TB, f TLSFiles, target string, requireClient bool) strin
 				c.Close()
 				continue
 			}
-			track(c)
-			track(up)
+			mu.Lock()
+			conns = append(conns, c, up)
+			mu.Unlock()
+			var toUp io.Writer = up
+			var pw *io.PipeWriter
+			if tap != nil {
+				var pr *io.PipeReader
+				pr, pw = io.Pipe()
+				toUp = io.MultiWriter(up, pw)
+				wg.Add(1)
+				go func() { defer wg.Done(); tap(pr); io.Copy(io.Discard, pr) }()
+			}
 			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(up, c); up.Close() }()
+			go func() {
+				defer wg.Done()
+				io.Copy(toUp, c)
+				if pw != nil {
+					pw.Close()
+				}
+				up.Close()
+			}()
 			go func() { defer wg.Done(); io.Copy(c, up); c.Close() }()
 		}
 	}()
-	return ln.Addr().String()
 }

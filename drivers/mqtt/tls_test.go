@@ -281,49 +281,12 @@ func plaintextTap(t *testing.T, target string) (string, <-chan *packets.Connect)
 		t.Fatal(err)
 	}
 	out := make(chan *packets.Connect, 16)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
+	drivertest.Forward(t, ln, target, func(client io.Reader) {
+		if cp, err := packets.ReadPacket(client); err == nil {
+			if c, ok := cp.Content.(*packets.Connect); ok {
+				out <- c
+			}
 		}
-		mu.Unlock()
-		wg.Wait()
 	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, up)
-			mu.Unlock()
-			pr, pw := io.Pipe()
-			wg.Add(3)
-			go func() {
-				defer wg.Done()
-				cp, err := packets.ReadPacket(pr)
-				if err == nil {
-					if c, ok := cp.Content.(*packets.Connect); ok {
-						out <- c
-					}
-				}
-				io.Copy(io.Discard, pr)
-			}()
-			go func() { defer wg.Done(); io.Copy(io.MultiWriter(up, pw), c); pw.Close(); up.Close() }()
-			go func() { defer wg.Done(); io.Copy(c, up); c.Close() }()
-		}
-	}()
 	return ln.Addr().String(), out
 }

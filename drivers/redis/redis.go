@@ -161,19 +161,9 @@ func dialer(cfg Config, dial drivers.DialFunc) func(ctx context.Context, network
 			// (a non-TLS reply) never fires: say it here.
 			err = fmt.Errorf("%w (no TLS answer: a plaintext Redis port stays silent to a TLS client; use the server's TLS port, or redis:// if it has none, unless the network dropped the handshake)", err)
 		}
-		if err != nil && cfg.TLS.Enabled {
-			return nil, dialError{err}
-		}
 		return c, err
 	}
 }
-
-// dialError marks an error of dialer with TLS on (already explained by
-// dsntls), so handshake explains only the TLS errors that show later, on a
-// read, and no hint is given twice. Plaintext dial errors stay unwrapped.
-type dialError struct{ error }
-
-func (e dialError) Unwrap() error { return e.error }
 
 // handshake pings the server, checks its version and reads what an ack
 // means there.
@@ -186,11 +176,11 @@ func (d *Driver) handshake(ctx context.Context) error {
 		info, err = d.client.Info(ctx).Result()
 	}
 	if err != nil {
-		var dialErr dialError
-		if d.cfg.TLS.Enabled && !errors.As(err, &dialErr) {
+		if d.cfg.TLS.Enabled {
 			// In TLS 1.3 the server checks the client certificate after
 			// the client's handshake returned: a missing one shows here,
-			// on the first read, not in the dialer.
+			// on the first read, not in the dialer (Explain leaves what
+			// the dialer explained alone).
 			err = d.cfg.TLS.Explain(err)
 		}
 		return fmt.Errorf("redis: connect to %s: %w", d.cfg.Addr, err)
